@@ -1,0 +1,623 @@
+#include "frontend/lower.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "frontend/grammar.h"
+
+namespace hvsl {
+namespace {
+
+using Big = __int128;
+// Constant expressions are evaluated exactly; anything this large is an error.
+constexpr Big kBigLimit = Big(1) << 100;
+
+// What a name stands for.
+struct Symbol {
+  enum Kind { Builtin, Const, Page, Vm, Label } kind = Const;
+  SourceLoc loc{};
+  Word value = 0;
+  bool evaluated = false;
+  bool evaluating = false;            // cycle detection for constants
+  const ast::Expr* expr = nullptr;    // Const: its definition; Label: its code block's base
+  Word offset = 0;                    // Label: index of the instruction it names
+};
+
+const char* kind_name(Symbol::Kind k) {
+  switch (k) {
+    case Symbol::Builtin: return "built-in constant";
+    case Symbol::Const: return "constant";
+    case Symbol::Page: return "page";
+    case Symbol::Vm: return "VM";
+    case Symbol::Label: return "label";
+  }
+  return "name";
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t prev = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t cur = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] != b[j - 1])});
+      prev = cur;
+    }
+  }
+  return row[b.size()];
+}
+
+class Lowering {
+ public:
+  Lowering(const SourceFile& src, Diagnostics& diags) : src_(src), diags_(diags) {}
+
+  std::optional<Machine> run(const ast::File& file) {
+    choose_profile(file);
+    for (const auto& c : builtin_constants(*p_))
+      symbols_[std::string(c.name)] = Symbol{Symbol::Builtin, {}, c.value, true};
+    declare_names(file);
+    for (const auto& d : file) {
+      if (auto* pg = boost::get<ast::PageDecl>(&d)) lower_page(*pg);
+    }
+    for (const auto& d : file) {
+      if (auto* vm = boost::get<ast::VmDecl>(&d)) lower_vm(*vm);
+    }
+    check_code_layout();
+    check_mailboxes();
+    for (const auto& d : file) {
+      if (auto* h = boost::get<ast::HandlesDecl>(&d)) lower_handles(*h);
+    }
+    if (!handles_declared_) m_.handles = {0};
+    for (const auto& d : file) {
+      if (auto* t = boost::get<ast::TransactionDecl>(&d)) lower_transaction(*t);
+      if (auto* w = boost::get<ast::WordDecl>(&d)) lower_word(*w);
+      if (auto* c = boost::get<ast::ConstDecl>(&d)) value_of(c->name.text, c->name);  // report errors in unused constants
+    }
+    check_transactions_against_page_table();
+    if (m_.vms.empty()) diags_.error(src_.loc(0), "no VM is declared: a machine needs at least 'vm vm0 { ... }'");
+    if (diags_.has_errors()) return std::nullopt;
+    m_.encode_programs();
+    return std::move(m_);
+  }
+
+ private:
+  const SourceFile& src_;
+  Diagnostics& diags_;
+  const Profile* p_ = &Profile::vmsl();
+  Machine m_;
+  std::map<std::string, Symbol> symbols_;
+  std::map<std::string, std::size_t> page_index_;  // page name -> index in m_.pages
+  bool handles_declared_ = false;
+  std::map<Word, SourceLoc> memory_inits_;
+
+  SourceLoc loc(const ast::Node& n) const { return src_.loc(n.begin, n.end > n.begin ? n.end - n.begin : 1); }
+
+  Diagnostic& error(const ast::Node& n, std::string msg) { return diags_.error(loc(n), std::move(msg)); }
+
+  // ---- profile and names ------------------------------------------------
+
+  void choose_profile(const ast::File& file) {
+    const ast::ProfileDecl* first = nullptr;
+    for (const auto& d : file) {
+      auto* pd = boost::get<ast::ProfileDecl>(&d);
+      if (!pd) continue;
+      if (first) {
+        add_note(error(*pd, "the profile is declared twice"), loc(*first), "first declared here");
+        continue;
+      }
+      first = pd;
+      if (const Profile* p = Profile::by_name(pd->name.text)) p_ = p;
+      else error(pd->name, fmt::format("unknown profile '{}': the profiles are 'vmsl' and 'arm64'", pd->name.text));
+    }
+    m_.profile = p_;
+  }
+
+  void declare(const ast::Name& n, Symbol s) {
+    s.loc = loc(n);
+    auto [it, fresh] = symbols_.try_emplace(n.text, s);
+    if (fresh) return;
+    if (it->second.kind == Symbol::Builtin) {
+      error(n, fmt::format("'{}' is a built-in constant and cannot be redeclared", n.text));
+      return;
+    }
+    add_note(error(n, fmt::format("'{}' is already declared as a {}", n.text, kind_name(it->second.kind))),
+             it->second.loc, "previous declaration is here");
+  }
+
+  void declare_names(const ast::File& file) {
+    for (const auto& d : file) {
+      if (auto* c = boost::get<ast::ConstDecl>(&d)) declare(c->name, Symbol{Symbol::Const, {}, 0, false, false, &c->value});
+      if (auto* pg = boost::get<ast::PageDecl>(&d)) declare(pg->name, Symbol{Symbol::Page, {}, 0, false, false, &pg->at});
+      if (auto* vm = boost::get<ast::VmDecl>(&d)) {
+        Symbol s{Symbol::Vm};
+        s.value = m_.vms.size();
+        s.evaluated = true;
+        declare(vm->name, s);
+        m_.vms.push_back(VmDecl{vm->name.text, !vm->qualifier || *vm->qualifier == "known", {}, {}, {}, {}, {}, loc(*vm)});
+        if (m_.vms.size() == kMaxVms + 1)
+          error(vm->name, fmt::format("too many VMs: at most {} are supported", kMaxVms));
+        for (const auto& item : vm->items) {
+          auto* code = boost::get<ast::CodeDecl>(&item);
+          if (!code) continue;
+          Word index = 0;
+          for (const auto& ci : code->items) {
+            if (auto* l = boost::get<ast::LabelDef>(&ci)) {
+              Symbol ls{Symbol::Label, {}, 0, false, false, &code->at, index};
+              declare(l->name, ls);
+            } else {
+              ++index;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // ---- constant expressions ---------------------------------------------
+
+  std::optional<Big> value_of(const std::string& name, const ast::Node& where) {
+    auto it = symbols_.find(name);
+    if (it == symbols_.end()) {
+      std::string best;
+      std::size_t best_d = 3;
+      for (const auto& [n, s] : symbols_) {
+        std::size_t d = edit_distance(n, name);
+        if (d < best_d) best = n, best_d = d;
+      }
+      error(where, best.empty() ? fmt::format("unknown name '{}'", name)
+                                : fmt::format("unknown name '{}'; did you mean '{}'?", name, best));
+      return std::nullopt;
+    }
+    Symbol& s = it->second;
+    if (s.evaluated) return Big(s.value);
+    if (s.evaluating) {
+      error(where, fmt::format("the definition of '{}' refers to itself", name));
+      return std::nullopt;
+    }
+    s.evaluating = true;
+    Word max = p_->word_max;
+    auto v = eval(*s.expr, max, s.kind == Symbol::Label ? "code address" : "value");
+    s.evaluating = false;
+    if (!v) return std::nullopt;
+    if (s.kind == Symbol::Label) *v += s.offset;
+    s.value = Word(*v);
+    s.evaluated = true;
+    return *v;
+  }
+
+  std::optional<Big> number(const ast::Number& n) {
+    std::string digits;
+    for (char c : n.text)
+      if (c != '_') digits += c;
+    bool hex = digits.size() > 2 && (digits[1] == 'x' || digits[1] == 'X');
+    Big v = 0;
+    for (std::size_t i = hex ? 2 : 0; i < digits.size(); ++i) {
+      int d = std::isdigit(static_cast<unsigned char>(digits[i])) ? digits[i] - '0'
+                                                                 : std::tolower(digits[i]) - 'a' + 10;
+      v = v * (hex ? 16 : 10) + d;
+      if (v > Big(std::numeric_limits<Word>::max())) {
+        error(n, fmt::format("the number {} does not fit in 64 bits", n.text));
+        return std::nullopt;
+      }
+    }
+    return v;
+  }
+
+  std::optional<Big> primary(const ast::Primary& p) {
+    if (auto* n = boost::get<ast::Number>(&p)) return number(*n);
+    if (auto* n = boost::get<ast::Name>(&p)) return value_of(n->text, *n);
+    return eval_raw(boost::get<ast::x3::forward_ast<ast::Expr>>(p).get());
+  }
+
+  // Evaluates with '*' binding tighter than '+' and '-', in exact arithmetic.
+  std::optional<Big> eval_raw(const ast::Expr& e) {
+    auto first = primary(e.first);
+    if (!first) return std::nullopt;
+    Big sum = 0, product = *first;
+    char pending = '+';
+    auto too_big = [&](Big v) { return v > kBigLimit || v < -kBigLimit; };
+    for (const auto& op : e.rest) {
+      auto v = primary(op.operand);
+      if (!v) return std::nullopt;
+      if (op.op == '*') {
+        product *= *v;
+      } else {
+        sum = pending == '+' ? sum + product : sum - product;
+        pending = op.op;
+        product = *v;
+      }
+      if (too_big(product) || too_big(sum)) {
+        error(e, "the value of this expression is far too large");
+        return std::nullopt;
+      }
+    }
+    return pending == '+' ? sum + product : sum - product;
+  }
+
+  std::optional<Big> eval(const ast::Expr& e, Word max, std::string_view what) {
+    auto v = eval_raw(e);
+    if (!v) return std::nullopt;
+    if (*v < 0 || *v > Big(max)) {
+      std::string shown = *v < 0 ? fmt::format("-{}", Word(-*v)) : fmt::format("{}", Word(*v));
+      error(e, fmt::format("{} {} is out of range for profile {}: it must be between 0 and {}", what, shown,
+                           p_->name, max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<Word> eval_word(const ast::Expr& e, std::string_view what, Word max) {
+    auto v = eval(e, max, what);
+    if (!v) return std::nullopt;
+    return Word(*v);
+  }
+  std::optional<Word> eval_word(const ast::Expr& e, std::string_view what) { return eval_word(e, what, p_->word_max); }
+
+  std::optional<VmId> vm_named(const ast::Name& n) {
+    auto it = symbols_.find(n.text);
+    if (it != symbols_.end() && it->second.kind == Symbol::Vm) return VmId(it->second.value);
+    if (it == symbols_.end()) value_of(n.text, n);  // reports "unknown name" with a suggestion
+    else error(n, fmt::format("'{}' is a {}, not a VM", n.text, kind_name(it->second.kind)));
+    return std::nullopt;
+  }
+
+  std::optional<std::size_t> page_named(const ast::Name& n) {
+    auto it = page_index_.find(n.text);
+    if (it != page_index_.end()) return it->second;
+    auto s = symbols_.find(n.text);
+    if (s == symbols_.end()) value_of(n.text, n);
+    else if (s->second.kind != Symbol::Page) error(n, fmt::format("'{}' is a {}, not a page", n.text, kind_name(s->second.kind)));
+    return std::nullopt;  // a page whose declaration had an error
+  }
+
+  // ---- pages --------------------------------------------------------------
+
+  void lower_page(const ast::PageDecl& d) {
+    auto base = eval_word(d.at, "page address");
+    if (!base) return;
+    if (!p_->is_page_aligned(*base)) {
+      error(d.at, fmt::format("page address {} is not page-aligned: it must be a multiple of {} (try {})", *base,
+                              p_->page_size, p_->page_of(*base)));
+      return;
+    }
+    for (const auto& other : m_.pages)
+      if (other.base == *base) {
+        add_note(error(d.at, fmt::format("page '{}' overlaps page '{}': both start at address {}", d.name.text,
+                                         other.name, *base)),
+                 other.loc, fmt::format("'{}' is declared here", other.name));
+        return;
+      }
+    PageDecl pd;
+    pd.name = d.name.text;
+    pd.base = *base;
+    pd.loc = loc(d.name);
+    bool owner_seen = false, access_seen = false;
+    for (const auto& a : d.attrs) {
+      if (auto* o = boost::get<ast::OwnerAttr>(&a)) {
+        if (owner_seen) error(*o, "the owner is given twice");
+        owner_seen = true;
+        pd.owner = vm_named(o->vm);
+      } else if (boost::get<ast::ExclusiveAttr>(&a)) {
+        pd.exclusive = true;
+      } else if (auto* acc = boost::get<ast::AccessAttr>(&a)) {
+        if (access_seen) error(*acc, "the access set is given twice");
+        access_seen = true;
+        for (const auto& n : acc->vms)
+          if (auto v = vm_named(n)) pd.access |= vm_bit(*v);
+      }
+    }
+    page_index_[pd.name] = m_.pages.size();
+    symbols_[pd.name].value = pd.base;
+    symbols_[pd.name].evaluated = true;
+    m_.pages.push_back(std::move(pd));
+  }
+
+  // ---- VMs and code ----------------------------------------------------------
+
+  void lower_vm(const ast::VmDecl& d) {
+    auto id = vm_named(d.name);
+    if (!id || *id >= m_.vms.size()) return;
+    VmDecl& vm = m_.vms[*id];
+    const ast::Node* tx_at = nullptr;
+    const ast::Node* rx_at = nullptr;
+    const ast::Node* code_at = nullptr;
+    std::map<Reg, const ast::Node*> regs_at;
+    for (const auto& item : d.items) {
+      if (auto* tx = boost::get<ast::TxItem>(&item)) {
+        if (tx_at) add_note(error(*tx, "the TX page is given twice"), loc(*tx_at), "first given here");
+        tx_at = tx;
+        vm.tx = page_named(tx->page);
+      } else if (auto* rx = boost::get<ast::RxItem>(&item)) {
+        if (rx_at) add_note(error(*rx, "the RX page is given twice"), loc(*rx_at), "first given here");
+        rx_at = rx;
+        vm.rx = page_named(rx->page);
+        if (rx->holds) lower_rx_message(vm, *id, *rx->holds);
+      } else if (auto* r = boost::get<ast::RegItem>(&item)) {
+        auto reg = register_named(r->reg);
+        if (!reg) continue;
+        if (regs_at.count(*reg))
+          add_note(error(*r, fmt::format("register {} is given twice", reg_name(*reg))), loc(*regs_at[*reg]),
+                   "first given here");
+        regs_at[*reg] = r;
+        if (auto v = eval_word(r->value, "register value")) vm.regs[*reg] = *v;
+      } else if (auto* c = boost::get<ast::CodeDecl>(&item)) {
+        if (code_at) {
+          add_note(error(*c, fmt::format("'{}' has two code blocks; a VM has one program", d.name.text)),
+                   loc(*code_at), "first code block is here");
+          continue;
+        }
+        code_at = c;
+        lower_code(vm, *id, *c);
+      }
+    }
+    if (vm.tx && vm.rx && *vm.tx == *vm.rx)
+      error(*rx_at, fmt::format("'{}' uses page '{}' as both its TX and its RX page", d.name.text,
+                                m_.pages[*vm.tx].name));
+  }
+
+  void lower_rx_message(VmDecl& vm, VmId id, const ast::RxHolds& h) {
+    auto len = eval_word(h.length, "message length");
+    auto sender = vm_named(h.sender);
+    if (len && *len > p_->page_size)
+      error(h.length, fmt::format("a message holds at most {} words (one page)", p_->page_size));
+    if (sender && *sender == id) error(h.sender, "a VM cannot hold a message from itself");
+    if (len && sender) vm.rx_message = RxMessage{*len, *sender};
+  }
+
+  std::optional<Reg> register_named(const ast::RegName& r) {
+    auto reg = reg_by_name(r.text);
+    if (!reg) error(r, fmt::format("'{}' is not a register: the registers are r0..r30, pc and nz", r.text));
+    return reg;
+  }
+
+  void lower_code(VmDecl& vm, VmId id, const ast::CodeDecl& c) {
+    auto base = eval_word(c.at, "code address");
+    if (!base) return;
+    CodeBlock block;
+    block.base = *base;
+    block.loc = loc(c);
+    for (const auto& item : c.items) {
+      if (auto* l = boost::get<ast::LabelDef>(&item)) {
+        m_.labels.push_back(Label{l->name.text, *base + block.instrs.size(), id, loc(l->name)});
+        continue;
+      }
+      const auto& ins = boost::get<ast::Instruction>(item);
+      if (auto i = lower_instruction(ins)) {
+        block.instrs.push_back(*i);
+        block.locs.push_back(loc(ins));
+      }
+    }
+    vm.code = std::move(block);
+  }
+
+  std::optional<Instr> lower_instruction(const ast::Instruction& ins) {
+    const std::string& m = ins.mnemonic;
+    Instr out;
+    auto reg_of = [&](const ast::Operand& o) -> std::optional<Reg> {
+      if (auto* r = boost::get<ast::RegName>(&o)) return register_named(*r);
+      error(boost::get<ast::Expr>(o), fmt::format("'{}' needs a register here, not an immediate", m));
+      return std::nullopt;
+    };
+    auto imm_of = [&](const ast::Operand& o) -> std::optional<Word> {
+      if (auto* e = boost::get<ast::Expr>(&o)) return eval_word(*e, "immediate", p_->imm_max);
+      error(boost::get<ast::RegName>(o), fmt::format("'{}' needs an immediate here, not a register", m));
+      return std::nullopt;
+    };
+    if (m == "nop") out.op = Op::Nop;
+    else if (m == "halt") out.op = Op::Halt;
+    else if (m == "fail") out.op = Op::Fail;
+    else if (m == "hvc") out.op = Op::Hvc;
+    else {
+      auto a = reg_of(ins.operands[0]);
+      if (!a) return std::nullopt;
+      out.a = *a;
+      if (m == "bne" || m == "br") {
+        out.op = m == "bne" ? Op::Bne : Op::Br;
+      } else {
+        const ast::Operand& second = ins.operands[1];
+        bool second_is_reg = boost::get<ast::RegName>(&second) != nullptr;
+        if (m == "mov" || m == "cmp") {
+          out.op = m == "mov" ? (second_is_reg ? Op::MovReg : Op::MovImm) : (second_is_reg ? Op::CmpReg : Op::CmpImm);
+        } else if (m == "mult") {
+          out.op = Op::Mult;
+        } else {
+          out.op = m == "ldr" ? Op::Ldr : m == "str" ? Op::Str : m == "add" ? Op::Add : Op::Sub;
+        }
+        bool wants_imm = out.op == Op::MovImm || out.op == Op::CmpImm || out.op == Op::Mult;
+        if (wants_imm) {
+          auto v = imm_of(second);
+          if (!v) return std::nullopt;
+          out.imm = *v;
+        } else {
+          auto b = reg_of(second);
+          if (!b) return std::nullopt;
+          out.b = *b;
+        }
+      }
+    }
+    if (auto why = invalid_reason(out)) {
+      error(ins, *why);
+      return std::nullopt;
+    }
+    return out;
+  }
+
+  // Every program lies inside one declared page, away from mailboxes and
+  // from other programs.
+  void check_code_layout() {
+    struct Placed { Word begin, end; VmId vm; };
+    std::vector<Placed> placed;
+    for (VmId v = 0; v < m_.vms.size(); ++v) {
+      const VmDecl& vm = m_.vms[v];
+      if (!vm.code) continue;
+      const CodeBlock& c = *vm.code;
+      const PageDecl* page = m_.page_at(c.base);
+      if (!page) {
+        diags_.error(c.loc, fmt::format("the code of '{}' starts at {}, which is in no declared page", vm.name, c.base));
+        continue;
+      }
+      Word room = page->base + p_->page_size - c.base;
+      if (c.instrs.size() > room) {
+        add_note(diags_.error(c.loc, fmt::format("the program of '{}' has {} instructions but only {} fit between "
+                                                 "address {} and the end of page '{}'",
+                                                 vm.name, c.instrs.size(), room, c.base, page->name)),
+                 page->loc, fmt::format("page '{}' is declared here", page->name));
+        continue;
+      }
+      for (VmId w = 0; w < m_.vms.size(); ++w) {
+        const VmDecl& other = m_.vms[w];
+        for (auto mb : {other.tx, other.rx})
+          if (mb && m_.pages[*mb].base == page->base)
+            add_note(diags_.error(c.loc, fmt::format("the code of '{}' is in page '{}', which is a mailbox page of '{}'",
+                                                     vm.name, page->name, other.name)),
+                     page->loc, "mailbox pages hold messages, not code");
+      }
+      for (const auto& p : placed)
+        if (c.base < p.end && p.begin < c.base + c.instrs.size())
+          add_note(diags_.error(c.loc, fmt::format("the code of '{}' overlaps the code of '{}'", vm.name,
+                                                   m_.vms[p.vm].name)),
+                   m_.vms[p.vm].code->loc, "the other program is here");
+      placed.push_back({c.base, c.base + c.instrs.size(), v});
+      if (!contains(page->access, v))
+        diags_.warning(c.loc, fmt::format("'{}' has no access to its code page '{}', so its first fetch fails (FailI)",
+                                          vm.name, page->name));
+    }
+  }
+
+  void check_mailboxes() {
+    std::map<std::size_t, VmId> used;
+    for (VmId v = 0; v < m_.vms.size(); ++v) {
+      for (auto mb : {m_.vms[v].tx, m_.vms[v].rx}) {
+        if (!mb) continue;
+        const PageDecl& page = m_.pages[*mb];
+        auto [it, fresh] = used.try_emplace(*mb, v);
+        if (!fresh && it->second != v)
+          diags_.error(m_.vms[v].loc, fmt::format("page '{}' is a mailbox of both '{}' and '{}'", page.name,
+                                                  m_.vms[it->second].name, m_.vms[v].name));
+        if (page.owner)
+          add_note(diags_.error(page.loc, fmt::format("mailbox page '{}' must be owned by the hypervisor; remove "
+                                                      "'owner {}'",
+                                                      page.name, m_.vms[*page.owner].name)),
+                   m_.vms[v].loc, fmt::format("it is a mailbox of '{}'", m_.vms[v].name));
+      }
+    }
+  }
+
+  // ---- handles, transactions, memory ---------------------------------------
+
+  void lower_handles(const ast::HandlesDecl& d) {
+    if (handles_declared_) {
+      error(d, "the handles are declared twice");
+      return;
+    }
+    handles_declared_ = true;
+    std::set<Word> seen;
+    for (const auto& e : d.handles) {
+      auto h = eval_word(e, "handle");
+      if (h && !seen.insert(*h).second) error(e, fmt::format("handle {} is listed twice", *h));
+    }
+    m_.handles.assign(seen.begin(), seen.end());
+  }
+
+  void lower_transaction(const ast::TransactionDecl& d) {
+    auto h = eval_word(d.handle, "handle");
+    auto from = vm_named(d.from);
+    auto to = vm_named(d.to);
+    if (!h || !from || !to) return;
+    TransactionDecl t;
+    t.handle = *h;
+    t.sender = *from;
+    t.receiver = *to;
+    t.kind = d.kind == "share" ? TransKind::Share : d.kind == "lend" ? TransKind::Lend : TransKind::Donate;
+    t.retrieved = d.retrieved.has_value();
+    t.loc = loc(d);
+    if (!std::binary_search(m_.handles.begin(), m_.handles.end(), *h))
+      error(d.handle, fmt::format("handle {} is not one of the machine's handles (declare it with 'handles {{...}}')", *h));
+    for (const auto& other : m_.transactions)
+      if (other.handle == *h)
+        add_note(error(d.handle, fmt::format("handle {} already names a transaction", *h)), other.loc,
+                 "the other transaction is here");
+    if (*from == *to) error(d.to, "a transaction's sender and receiver must be different VMs");
+    if (t.kind == TransKind::Donate && t.retrieved)
+      error(d, "a retrieved donation cannot exist: retrieving a donation ends the transaction");
+    for (const auto& n : d.pages) {
+      auto pi = page_named(n);
+      if (!pi) continue;
+      Word base = m_.pages[*pi].base;
+      if (std::find(t.pages.begin(), t.pages.end(), base) != t.pages.end()) {
+        error(n, fmt::format("page '{}' is listed twice", n.text));
+        continue;
+      }
+      for (const auto& other : m_.transactions)
+        if (std::find(other.pages.begin(), other.pages.end(), base) != other.pages.end())
+          add_note(error(n, fmt::format("page '{}' is already in transaction {}", n.text, other.handle)), other.loc,
+                   "that transaction is here");
+      t.pages.push_back(base);
+    }
+    if (t.pages.size() + 4 > p_->page_size) error(d, "too many pages for one transaction descriptor");
+    std::sort(t.pages.begin(), t.pages.end());
+    m_.transactions.push_back(std::move(t));
+  }
+
+  // VMSL's inv_trans_pgt_consistent (vmsl.md §3.1): the page-table entry each
+  // transaction state implies.
+  void check_transactions_against_page_table() {
+    for (const auto& t : m_.transactions) {
+      VmSet expect_access = 0;
+      bool expect_excl = true;
+      if (t.kind == TransKind::Share) {
+        expect_excl = false;
+        expect_access = vm_bit(t.sender) | (t.retrieved ? vm_bit(t.receiver) : 0);
+      } else if (t.retrieved) {
+        expect_access = vm_bit(t.receiver);
+      }
+      for (Word base : t.pages) {
+        const PageDecl& pg = *m_.page_at(base);
+        if (pg.owner == t.sender && pg.exclusive == expect_excl && pg.access == expect_access) continue;
+        std::string access;
+        for (VmId v = 0; v < m_.vms.size(); ++v)
+          if (contains(expect_access, v)) access += (access.empty() ? "" : ", ") + m_.vms[v].name;
+        add_note(diags_.error(pg.loc, fmt::format("page '{}' does not match its transaction: a{} {} {} needs "
+                                                  "'owner {}{} access {{{}}}'",
+                                                  pg.name, t.retrieved ? " retrieved" : "n unretrieved",
+                                                  name(t.kind), "transaction", m_.vms[t.sender].name,
+                                                  expect_excl ? " exclusive" : "", access)),
+                 t.loc, fmt::format("transaction {} is declared here", t.handle));
+      }
+    }
+  }
+
+  void lower_word(const ast::WordDecl& d) {
+    auto addr = eval_word(d.addr, "address");
+    auto value = eval_word(d.value, "value");
+    if (!addr || !value) return;
+    const PageDecl* page = m_.page_at(*addr);
+    if (!page) {
+      error(d.addr, fmt::format("address {} is in no declared page", *addr));
+      return;
+    }
+    auto [it, fresh] = memory_inits_.try_emplace(*addr, loc(d));
+    if (!fresh) {
+      add_note(error(d, fmt::format("address {} is initialised twice", *addr)), it->second, "first initialised here");
+      return;
+    }
+    for (const auto& vm : m_.vms)
+      if (vm.code && *addr >= vm.code->base && *addr < vm.code->base + vm.code->instrs.size())
+        add_note(error(d.addr, fmt::format("address {} holds an instruction of '{}'", *addr, vm.name)),
+                 vm.code->loc, "the program is here");
+    m_.memory.push_back(MemoryInit{*addr, *value, loc(d)});
+  }
+};
+
+}  // namespace
+
+std::optional<Machine> lower(const ast::File& file, const SourceFile& src, Diagnostics& diags) {
+  return Lowering(src, diags).run(file);
+}
+
+}  // namespace hvsl

@@ -1,0 +1,123 @@
+// The hvsl command line. A thin layer over the library: parse options, call
+// the frontend and the interpreter, print, and map outcomes to exit codes
+// (docs/cli.md).
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "frontend/parser.h"
+#include "logic/interpreter.h"
+#include "logic/report.h"
+
+namespace {
+
+using namespace hvsl;
+
+// Exit codes, documented in docs/cli.md.
+constexpr int kExitOk = 0;
+constexpr int kExitInputError = 2;
+constexpr int kExitStepLimit = 3;
+constexpr int kExitInternal = 125;
+
+struct Loaded {
+  std::unique_ptr<SourceFile> source;
+  std::optional<Machine> machine;
+};
+
+// Reads and checks a file, printing every diagnostic to stderr.
+Loaded load(const std::string& path) {
+  Loaded out;
+  std::string why;
+  out.source = read_source_file(path, why);
+  if (!out.source) {
+    std::cerr << fmt::format("{}: error: cannot read file: {}\n", path, why);
+    return out;
+  }
+  Diagnostics diags;
+  out.machine = parse_machine(*out.source, diags);
+  for (const auto& d : diags.all()) std::cerr << render(d, out.source.get());
+  if (diags.has_errors()) {
+    std::size_t n = 0;
+    for (const auto& d : diags.all()) n += d.severity == Severity::Error;
+    std::cerr << fmt::format("{}: {} error{}\n", path, n, n == 1 ? "" : "s");
+  }
+  return out;
+}
+
+int cmd_check(const std::vector<std::string>& files) {
+  int rc = kExitOk;
+  for (const auto& f : files) {
+    Loaded l = load(f);
+    if (!l.machine) rc = kExitInputError;
+    else std::cout << fmt::format("{}: ok ({} VMs, {} pages)\n", f, l.machine->vms.size(), l.machine->pages.size());
+  }
+  return rc;
+}
+
+int cmd_run(const std::string& file, bool trace, std::uint64_t max_steps) {
+  Loaded l = load(file);
+  if (!l.machine) return kExitInputError;
+  State initial = initial_state(*l.machine);
+  Interpreter interp(initial);
+  RunResult r;
+  if (trace) {
+    State before = interp.state();
+    r = interp.run(max_steps, [&](const StepInfo& info) {
+      std::cout << describe_step(info, before, interp.state());
+      before = interp.state();
+    });
+  } else {
+    r = interp.run(max_steps);
+  }
+  std::cout << describe_final(initial, interp.state(), r);
+  return r.reason == StopReason::StepLimit ? kExitStepLimit : kExitOk;
+}
+
+int real_main(int argc, char** argv) {
+  CLI::App app{"hvsl: a separation-logic verifier for hypervisor guest code"};
+  app.set_version_flag("--version", std::string("hvsl ") + "0.1.0");
+  app.require_subcommand(1);
+
+  std::vector<std::string> check_files;
+  auto* check = app.add_subcommand("check", "parse and check files without running them");
+  check->add_option("files", check_files, "input .hvsl files")->required();
+
+  std::string run_file;
+  bool trace = false;
+  std::uint64_t max_steps = 1'000'000;
+  auto* run = app.add_subcommand("run", "execute the machine on the reference interpreter");
+  run->add_option("file", run_file, "input .hvsl file")->required();
+  run->add_flag("--trace", trace, "print every step and what it changed");
+  run->add_option("--max-steps", max_steps, "stop after this many steps (default 1000000)")
+      ->check(CLI::PositiveNumber);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "hvsl: error: " << e.what() << "\n" << "run 'hvsl --help' for usage\n";
+    return kExitInputError;
+  }
+  if (check->parsed()) return cmd_check(check_files);
+  if (run->parsed()) return cmd_run(run_file, trace, max_steps);
+  return kExitInputError;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return real_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "hvsl: internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+}
