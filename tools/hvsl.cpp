@@ -57,7 +57,7 @@ int cmd_check(const std::vector<std::string>& files) {
   return rc;
 }
 
-int cmd_run(const std::string& file, bool trace, std::uint64_t max_steps) {
+int run_one(const std::string& file, bool trace, std::uint64_t max_steps) {
   Loaded l = load(file);
   if (!l.machine) return kExitInputError;
   State initial = initial_state(*l.machine);
@@ -76,6 +76,18 @@ int cmd_run(const std::string& file, bool trace, std::uint64_t max_steps) {
   return r.reason == StopReason::StepLimit ? kExitStepLimit : kExitOk;
 }
 
+// Runs each file in turn; the exit code is the worst outcome (input error
+// over step limit over success).
+int cmd_run(const std::vector<std::string>& files, bool trace, std::uint64_t max_steps) {
+  int worst = kExitOk;
+  for (const auto& f : files) {
+    if (files.size() > 1) std::cout << fmt::format("== {}\n", f);
+    int rc = run_one(f, trace, max_steps);
+    if (rc == kExitInputError || (rc == kExitStepLimit && worst == kExitOk)) worst = rc;
+  }
+  return worst;
+}
+
 int real_main(int argc, char** argv) {
   CLI::App app{"hvsl: a separation-logic verifier for hypervisor guest code"};
   app.set_version_flag("--version", std::string("hvsl ") + "0.1.0");
@@ -85,11 +97,11 @@ int real_main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "parse and check files without running them");
   check->add_option("files", check_files, "input .hvsl files")->required();
 
-  std::string run_file;
+  std::vector<std::string> run_files;
   bool trace = false;
   std::uint64_t max_steps = 1'000'000;
   auto* run = app.add_subcommand("run", "execute the machine on the reference interpreter");
-  run->add_option("file", run_file, "input .hvsl file")->required();
+  run->add_option("files", run_files, "input .hvsl files")->required();
   run->add_flag("--trace", trace, "print every step and what it changed");
   run->add_option("--max-steps", max_steps, "stop after this many steps (default 1000000)")
       ->check(CLI::PositiveNumber);
@@ -107,7 +119,7 @@ int real_main(int argc, char** argv) {
     return kExitInputError;
   }
   if (check->parsed()) return cmd_check(check_files);
-  if (run->parsed()) return cmd_run(run_file, trace, max_steps);
+  if (run->parsed()) return cmd_run(run_files, trace, max_steps);
   return kExitInputError;
 }
 
