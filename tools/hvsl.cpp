@@ -52,7 +52,10 @@ int cmd_check(const std::vector<std::string>& files) {
   for (const auto& f : files) {
     Loaded l = load(f);
     if (!l.machine) rc = kExitInputError;
-    else std::cout << fmt::format("{}: ok ({} VMs, {} pages)\n", f, l.machine->vms.size(), l.machine->pages.size());
+    else
+      std::cout << fmt::format("{}: ok ({} VM{}, {} page{})\n", f, l.machine->vms.size(),
+                               l.machine->vms.size() == 1 ? "" : "s", l.machine->pages.size(),
+                               l.machine->pages.size() == 1 ? "" : "s");
   }
   return rc;
 }
