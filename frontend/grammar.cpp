@@ -8,6 +8,8 @@
 #include <boost/fusion/include/adapt_struct.hpp>
 #include <boost/spirit/home/x3.hpp>
 
+#include <deque>
+
 #include <fmt/format.h>
 
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::BinOp, op, operand)
@@ -75,7 +77,13 @@ struct reserved_table : x3::symbols<x3::unused_type> {
 };
 const reserved_table reserved;
 
-auto kw(char const* word) { return lexeme[lit(word) >> !idchar]; }
+// A keyword, as a named rule so that "expected 'at'" reads well.
+struct kw_id;
+auto kw(char const* word) {
+  static std::deque<std::string> names;  // rule names must outlive the grammar
+  names.push_back(fmt::format("'{}'", word));
+  return x3::rule<kw_id>{names.back().c_str()} = lexeme[lit(word) >> !idchar];
+}
 
 // Rule ids. The string given to each rule is what "expected ..." prints.
 #define HVSL_RULE(id, attr, text) \
@@ -147,7 +155,8 @@ const x3::rule<struct reg_text_id, std::string> reg_text = "a register";
 const auto ident_text_def = raw[lexeme[!(reserved >> !idchar) >> !(lit('r') >> +digit >> !idchar) >>
                                        (alpha | char_('_')) >> *idchar]];
 const auto number_text_def =
-    raw[lexeme[(((lit("0x") | lit("0X")) >> +(xdigit | char_('_'))) | (digit >> *(digit | char_('_')))) >> !idchar]];
+    raw[lexeme[(((lit("0x") | lit("0X")) >> xdigit >> *(xdigit | char_('_'))) | (digit >> *(digit | char_('_')))) >>
+               !idchar]];
 const auto reg_text_def = raw[lexeme[((lit('r') >> +digit) | lit("pc") | lit("nz")) >> !idchar]];
 const auto name_def = ident_text;
 const auto number_def = number_text;
@@ -163,7 +172,7 @@ const auto mnemonic1_def = raw[lexeme[(lit("bne") | lit("br")) >> !idchar]];
 const auto mnemonic2_def =
     raw[lexeme[(lit("mov") | lit("ldr") | lit("str") | lit("cmp") | lit("add") | lit("sub") | lit("mult")) >> !idchar]];
 const auto operands1_def = x3::repeat(1)[reg_operand];
-const auto operands2_def = reg_operand > comma > operand;
+const auto operands2_def = x3::eps > reg_operand > comma > operand;
 const auto instruction_def = (mnemonic2 > operands2) | (mnemonic1 > operands1) |
                              (mnemonic0 >> x3::attr(std::vector<ast::Operand>()));
 const auto label_def = name >> lit(':');
@@ -237,7 +246,7 @@ bool prescan(const SourceFile& src, Diagnostics& diags) {
       }
     } else if (c == ')') {
       depth = depth > 0 ? depth - 1 : 0;
-    } else if (c == '\0' || (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\r' && c != '\t')) {
+    } else if (c == '\0' || c == 0x7f || (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\r' && c != '\t')) {
       diags.error(src.loc(i), fmt::format("unexpected control character 0x{:02x}; is this a text file?",
                                           static_cast<unsigned char>(c)));
       return false;
@@ -293,8 +302,20 @@ bool parse_ast(const SourceFile& src, ast::File& out, Diagnostics& diags) {
     diags.error(src.loc(std::size_t(it - begin)), "unexpected input");
     return false;
   } catch (const x3::expectation_failure<grammar::Iterator>& e) {
-    std::size_t at = skip_space(text, std::size_t(e.where() - begin));
+    std::size_t where = std::size_t(e.where() - begin);
+    std::size_t at = skip_space(text, where);
     std::string found = found_at(text, at);
+    // An operand missing after a trailing ',' '=' or operator is reported
+    // at the end of that line, not at the first token of the next one.
+    std::size_t last = where;
+    while (last > 0 && std::isspace(static_cast<unsigned char>(text[last - 1]))) --last;
+    bool dangling = last > 0 && std::string_view(",=+-*(").find(text[last - 1]) != std::string_view::npos;
+    if (dangling && text.find('\n', last) < at) {
+      where = last;
+      diags.error(src.loc(where), fmt::format("expected {} at the end of this line, found {} on a later line",
+                                              e.which(), found));
+      return false;
+    }
     diags.error(src.loc(at, found == "end of file" ? 1 : found.size() - 2),
                 fmt::format("expected {}, found {}", e.which(), found));
     return false;

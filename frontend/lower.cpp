@@ -22,6 +22,7 @@ struct Symbol {
   Word value = 0;
   bool evaluated = false;
   bool evaluating = false;            // cycle detection for constants
+  bool failed = false;                // its definition has an error, already reported
   const ast::Expr* expr = nullptr;    // Const: its definition; Label: its code block's base
   Word offset = 0;                    // Label: index of the instruction it names
 };
@@ -35,6 +36,16 @@ const char* kind_name(Symbol::Kind k) {
     case Symbol::Label: return "label";
   }
   return "name";
+}
+
+std::string to_string(Big v) {
+  if (v < 0) return "-" + to_string(-v);
+  std::string out;
+  do {
+    out.insert(out.begin(), char('0' + int(v % 10)));
+    v /= 10;
+  } while (v > 0);
+  return out;
 }
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -94,6 +105,10 @@ class Lowering {
   std::map<std::string, std::size_t> page_index_;  // page name -> index in m_.pages
   bool handles_declared_ = false;
   std::map<Word, SourceLoc> memory_inits_;
+  std::set<const ast::PageDecl*> named_pages_;       // pages whose name is not a duplicate
+  std::map<const ast::VmDecl*, VmId> vm_ids_;
+  std::vector<std::string> evaluating_;              // names being evaluated, for cycle messages
+  const ast::Node* handles_at_ = nullptr;
 
   SourceLoc loc(const ast::Node& n) const { return src_.loc(n.begin, n.end > n.begin ? n.end - n.begin : 1); }
 
@@ -117,28 +132,36 @@ class Lowering {
     m_.profile = p_;
   }
 
-  void declare(const ast::Name& n, Symbol s) {
+  // Returns false (after reporting) if the name is taken.
+  bool declare(const ast::Name& n, Symbol s) {
     s.loc = loc(n);
     auto [it, fresh] = symbols_.try_emplace(n.text, s);
-    if (fresh) return;
+    if (fresh) return true;
     if (it->second.kind == Symbol::Builtin) {
       error(n, fmt::format("'{}' is a built-in constant and cannot be redeclared", n.text));
-      return;
+      return false;
     }
     add_note(error(n, fmt::format("'{}' is already declared as a {}", n.text, kind_name(it->second.kind))),
              it->second.loc, "previous declaration is here");
+    return false;
   }
 
   void declare_names(const ast::File& file) {
     for (const auto& d : file) {
-      if (auto* c = boost::get<ast::ConstDecl>(&d)) declare(c->name, Symbol{Symbol::Const, {}, 0, false, false, &c->value});
-      if (auto* pg = boost::get<ast::PageDecl>(&d)) declare(pg->name, Symbol{Symbol::Page, {}, 0, false, false, &pg->at});
+      if (auto* c = boost::get<ast::ConstDecl>(&d)) declare(c->name, Symbol{Symbol::Const, {}, 0, false, false, false, &c->value});
+      if (auto* pg = boost::get<ast::PageDecl>(&d))
+        if (declare(pg->name, Symbol{Symbol::Page, {}, 0, false, false, false, &pg->at})) named_pages_.insert(pg);
       if (auto* vm = boost::get<ast::VmDecl>(&d)) {
         Symbol s{Symbol::Vm};
         s.value = m_.vms.size();
         s.evaluated = true;
         declare(vm->name, s);
-        m_.vms.push_back(VmDecl{vm->name.text, !vm->qualifier || *vm->qualifier == "known", {}, {}, {}, {}, {}, loc(*vm)});
+        vm_ids_[vm] = VmId(m_.vms.size());
+        VmDecl decl;
+        decl.name = vm->name.text;
+        decl.known = !vm->qualifier || *vm->qualifier == "known";
+        decl.loc = loc(*vm);
+        m_.vms.push_back(std::move(decl));
         if (m_.vms.size() == kMaxVms + 1)
           error(vm->name, fmt::format("too many VMs: at most {} are supported", kMaxVms));
         for (const auto& item : vm->items) {
@@ -147,7 +170,7 @@ class Lowering {
           Word index = 0;
           for (const auto& ci : code->items) {
             if (auto* l = boost::get<ast::LabelDef>(&ci)) {
-              Symbol ls{Symbol::Label, {}, 0, false, false, &code->at, index};
+              Symbol ls{Symbol::Label, {}, 0, false, false, false, &code->at, index};
               declare(l->name, ls);
             } else {
               ++index;
@@ -166,6 +189,7 @@ class Lowering {
       std::string best;
       std::size_t best_d = 3;
       for (const auto& [n, s] : symbols_) {
+        if (name.size() > 64 || n.size() + 3 <= name.size() || name.size() + 3 <= n.size()) continue;
         std::size_t d = edit_distance(n, name);
         if (d < best_d) best = n, best_d = d;
       }
@@ -175,15 +199,26 @@ class Lowering {
     }
     Symbol& s = it->second;
     if (s.evaluated) return Big(s.value);
+    if (s.failed) return std::nullopt;
     if (s.evaluating) {
-      error(where, fmt::format("the definition of '{}' refers to itself", name));
+      // Report the cycle once, at the definition that closes it.
+      auto start = std::find(evaluating_.begin(), evaluating_.end(), name);
+      std::string cycle;
+      for (auto i = start; i != evaluating_.end(); ++i) cycle += *i + " -> ";
+      error(where, fmt::format("circular definition: {}{}", cycle, name));
+      for (auto i = start; i != evaluating_.end(); ++i) symbols_[*i].failed = true;
       return std::nullopt;
     }
     s.evaluating = true;
+    evaluating_.push_back(name);
     Word max = p_->word_max;
     auto v = eval(*s.expr, max, s.kind == Symbol::Label ? "code address" : "value");
+    evaluating_.pop_back();
     s.evaluating = false;
-    if (!v) return std::nullopt;
+    if (!v) {
+      s.failed = true;
+      return std::nullopt;
+    }
     if (s.kind == Symbol::Label) *v += s.offset;
     s.value = Word(*v);
     s.evaluated = true;
@@ -225,6 +260,10 @@ class Lowering {
       auto v = primary(op.operand);
       if (!v) return std::nullopt;
       if (op.op == '*') {
+        if (*v != 0 && (product > kBigLimit / (*v < 0 ? -*v : *v) || product < -kBigLimit / (*v < 0 ? -*v : *v))) {
+          error(e, "the value of this expression is far too large");
+          return std::nullopt;
+        }
         product *= *v;
       } else {
         sum = pending == '+' ? sum + product : sum - product;
@@ -243,9 +282,8 @@ class Lowering {
     auto v = eval_raw(e);
     if (!v) return std::nullopt;
     if (*v < 0 || *v > Big(max)) {
-      std::string shown = *v < 0 ? fmt::format("-{}", Word(-*v)) : fmt::format("{}", Word(*v));
-      error(e, fmt::format("{} {} is out of range for profile {}: it must be between 0 and {}", what, shown,
-                           p_->name, max));
+      error(e, fmt::format("{} {} is out of range for profile {}: it must be between 0 and {}", what,
+                           to_string(*v), p_->name, max));
       return std::nullopt;
     }
     return v;
@@ -260,7 +298,10 @@ class Lowering {
 
   std::optional<VmId> vm_named(const ast::Name& n) {
     auto it = symbols_.find(n.text);
-    if (it != symbols_.end() && it->second.kind == Symbol::Vm) return VmId(it->second.value);
+    if (it != symbols_.end() && it->second.kind == Symbol::Vm) {
+      if (it->second.value >= kMaxVms) return std::nullopt;  // "too many VMs" was reported
+      return VmId(it->second.value);
+    }
     if (it == symbols_.end()) value_of(n.text, n);  // reports "unknown name" with a suggestion
     else error(n, fmt::format("'{}' is a {}, not a VM", n.text, kind_name(it->second.kind)));
     return std::nullopt;
@@ -278,6 +319,7 @@ class Lowering {
   // ---- pages --------------------------------------------------------------
 
   void lower_page(const ast::PageDecl& d) {
+    if (!named_pages_.count(&d)) return;  // its name is taken; reported already
     auto base = eval_word(d.at, "page address");
     if (!base) return;
     if (!p_->is_page_aligned(*base)) {
@@ -320,8 +362,8 @@ class Lowering {
   // ---- VMs and code ----------------------------------------------------------
 
   void lower_vm(const ast::VmDecl& d) {
-    auto id = vm_named(d.name);
-    if (!id || *id >= m_.vms.size()) return;
+    std::optional<VmId> id = vm_ids_.at(&d);
+    if (*id >= kMaxVms) return;
     VmDecl& vm = m_.vms[*id];
     const ast::Node* tx_at = nullptr;
     const ast::Node* rx_at = nullptr;
@@ -332,10 +374,12 @@ class Lowering {
         if (tx_at) add_note(error(*tx, "the TX page is given twice"), loc(*tx_at), "first given here");
         tx_at = tx;
         vm.tx = page_named(tx->page);
+        vm.tx_loc = loc(*tx);
       } else if (auto* rx = boost::get<ast::RxItem>(&item)) {
         if (rx_at) add_note(error(*rx, "the RX page is given twice"), loc(*rx_at), "first given here");
         rx_at = rx;
         vm.rx = page_named(rx->page);
+        vm.rx_loc = loc(*rx);
         if (rx->holds) lower_rx_message(vm, *id, *rx->holds);
       } else if (auto* r = boost::get<ast::RegItem>(&item)) {
         auto reg = register_named(r->reg);
@@ -441,7 +485,14 @@ class Lowering {
       }
     }
     if (auto why = invalid_reason(out)) {
-      error(ins, *why);
+      // Point at the special register if that is the problem.
+      const ast::Node* at = &ins;
+      for (const auto& o : ins.operands)
+        if (auto* r = boost::get<ast::RegName>(&o); r && (r->text == "pc" || r->text == "nz")) {
+          at = r;
+          break;
+        }
+      error(*at, *why);
       return std::nullopt;
     }
     return out;
@@ -450,7 +501,7 @@ class Lowering {
   // Every program lies inside one declared page, away from mailboxes and
   // from other programs.
   void check_code_layout() {
-    struct Placed { Word begin, end; VmId vm; };
+    struct Placed { Word first, last; VmId vm; };
     std::vector<Placed> placed;
     for (VmId v = 0; v < m_.vms.size(); ++v) {
       const VmDecl& vm = m_.vms[v];
@@ -461,7 +512,7 @@ class Lowering {
         diags_.error(c.loc, fmt::format("the code of '{}' starts at {}, which is in no declared page", vm.name, c.base));
         continue;
       }
-      Word room = page->base + p_->page_size - c.base;
+      Word room = p_->page_size - (c.base - page->base);
       if (c.instrs.size() > room) {
         add_note(diags_.error(c.loc, fmt::format("the program of '{}' has {} instructions but only {} fit between "
                                                  "address {} and the end of page '{}'",
@@ -477,12 +528,14 @@ class Lowering {
                                                      vm.name, page->name, other.name)),
                      page->loc, "mailbox pages hold messages, not code");
       }
+      if (c.instrs.empty()) continue;
+      Word last = c.base + (c.instrs.size() - 1);  // inclusive: no wrap at the top of memory
       for (const auto& p : placed)
-        if (c.base < p.end && p.begin < c.base + c.instrs.size())
+        if (c.base <= p.last && p.first <= last)
           add_note(diags_.error(c.loc, fmt::format("the code of '{}' overlaps the code of '{}'", vm.name,
                                                    m_.vms[p.vm].name)),
                    m_.vms[p.vm].code->loc, "the other program is here");
-      placed.push_back({c.base, c.base + c.instrs.size(), v});
+      placed.push_back({c.base, last, v});
       if (!contains(page->access, v))
         diags_.warning(c.loc, fmt::format("'{}' has no access to its code page '{}', so its first fetch fails (FailI)",
                                           vm.name, page->name));
@@ -490,20 +543,24 @@ class Lowering {
   }
 
   void check_mailboxes() {
-    std::map<std::size_t, VmId> used;
+    std::map<std::size_t, SourceLoc> used;  // page -> where it was first made a mailbox
+    std::map<std::size_t, VmId> user;
     for (VmId v = 0; v < m_.vms.size(); ++v) {
-      for (auto mb : {m_.vms[v].tx, m_.vms[v].rx}) {
+      const VmDecl& vm = m_.vms[v];
+      for (auto [mb, at] : {std::pair{vm.tx, vm.tx_loc}, std::pair{vm.rx, vm.rx_loc}}) {
         if (!mb) continue;
         const PageDecl& page = m_.pages[*mb];
-        auto [it, fresh] = used.try_emplace(*mb, v);
-        if (!fresh && it->second != v)
-          diags_.error(m_.vms[v].loc, fmt::format("page '{}' is a mailbox of both '{}' and '{}'", page.name,
-                                                  m_.vms[it->second].name, m_.vms[v].name));
-        if (page.owner)
+        auto [it, fresh] = used.try_emplace(*mb, at);
+        if (!fresh && user[*mb] != v)
+          add_note(diags_.error(at, fmt::format("page '{}' is already a mailbox of '{}'", page.name,
+                                                m_.vms[user[*mb]].name)),
+                   it->second, "it is made a mailbox here");
+        if (fresh) user[*mb] = v;
+        if (page.owner && fresh)
           add_note(diags_.error(page.loc, fmt::format("mailbox page '{}' must be owned by the hypervisor; remove "
                                                       "'owner {}'",
                                                       page.name, m_.vms[*page.owner].name)),
-                   m_.vms[v].loc, fmt::format("it is a mailbox of '{}'", m_.vms[v].name));
+                   at, fmt::format("it is a mailbox of '{}'", vm.name));
       }
     }
   }
@@ -512,10 +569,11 @@ class Lowering {
 
   void lower_handles(const ast::HandlesDecl& d) {
     if (handles_declared_) {
-      error(d, "the handles are declared twice");
+      add_note(error(d, "the handles are declared twice"), loc(*handles_at_), "first declared here");
       return;
     }
     handles_declared_ = true;
+    handles_at_ = &d;
     std::set<Word> seen;
     for (const auto& e : d.handles) {
       auto h = eval_word(e, "handle");
@@ -525,6 +583,7 @@ class Lowering {
   }
 
   void lower_transaction(const ast::TransactionDecl& d) {
+    std::size_t errors_before = diags_.all().size();
     auto h = eval_word(d.handle, "handle");
     auto from = vm_named(d.from);
     auto to = vm_named(d.to);
@@ -561,7 +620,8 @@ class Lowering {
     }
     if (t.pages.size() + 4 > p_->page_size) error(d, "too many pages for one transaction descriptor");
     std::sort(t.pages.begin(), t.pages.end());
-    m_.transactions.push_back(std::move(t));
+    // A transaction with errors is left out, so its page-table check adds no noise.
+    if (diags_.all().size() == errors_before) m_.transactions.push_back(std::move(t));
   }
 
   // VMSL's inv_trans_pgt_consistent (vmsl.md §3.1): the page-table entry each
@@ -582,10 +642,11 @@ class Lowering {
         std::string access;
         for (VmId v = 0; v < m_.vms.size(); ++v)
           if (contains(expect_access, v)) access += (access.empty() ? "" : ", ") + m_.vms[v].name;
-        add_note(diags_.error(pg.loc, fmt::format("page '{}' does not match its transaction: a{} {} {} needs "
-                                                  "'owner {}{} access {{{}}}'",
+        static constexpr const char* kKeyword[] = {"share", "lend", "donate"};
+        add_note(diags_.error(pg.loc, fmt::format("page '{}' does not match its transaction: a{} {} transaction "
+                                                  "needs 'owner {}{} access {{{}}}'",
                                                   pg.name, t.retrieved ? " retrieved" : "n unretrieved",
-                                                  name(t.kind), "transaction", m_.vms[t.sender].name,
+                                                  kKeyword[int(t.kind)], m_.vms[t.sender].name,
                                                   expect_excl ? " exclusive" : "", access)),
                  t.loc, fmt::format("transaction {} is declared here", t.handle));
       }
@@ -607,7 +668,7 @@ class Lowering {
       return;
     }
     for (const auto& vm : m_.vms)
-      if (vm.code && *addr >= vm.code->base && *addr < vm.code->base + vm.code->instrs.size())
+      if (vm.code && *addr >= vm.code->base && *addr - vm.code->base < vm.code->instrs.size())
         add_note(error(d.addr, fmt::format("address {} holds an instruction of '{}'", *addr, vm.name)),
                  vm.code->loc, "the program is here");
     m_.memory.push_back(MemoryInit{*addr, *value, loc(d)});

@@ -50,6 +50,7 @@ struct VmDecl {
   std::map<Reg, Word> regs;           // initial register values (default 0)
   std::optional<CodeBlock> code;
   SourceLoc loc;
+  SourceLoc tx_loc, rx_loc;  // where the mailboxes are given
 };
 
 struct TransactionDecl {

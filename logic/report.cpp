@@ -81,7 +81,7 @@ std::string describe_final(const State& initial, const State& s, const RunResult
     out += fmt::format("stopped: step limit of {} steps reached while {} was still running (raise it with --max-steps)\n",
                        r.steps, vm_name(m, s.current));
   else
-    out += fmt::format("stopped after {} steps: {} is {}\n", r.steps, vm_name(m, s.current),
+    out += fmt::format("stopped after {} step{}: {} is {}\n", r.steps, r.steps == 1 ? "" : "s", vm_name(m, s.current),
                        name(s.vms[s.current].mode));
   for (VmId v = 0; v < s.vms.size(); ++v) {
     const VmState& vm = s.vms[v];
