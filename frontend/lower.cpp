@@ -39,12 +39,15 @@ const char* kind_name(Symbol::Kind k) {
 }
 
 std::string to_string(Big v) {
-  if (v < 0) return "-" + to_string(-v);
+  bool negative = v < 0;
+  if (negative) v = -v;
   std::string out;
   do {
-    out.insert(out.begin(), char('0' + int(v % 10)));
+    out.push_back(char('0' + int(v % 10)));
     v /= 10;
   } while (v > 0);
+  if (negative) out.push_back('-');
+  std::reverse(out.begin(), out.end());
   return out;
 }
 

@@ -4,7 +4,22 @@
 
 namespace hvsl {
 
-Interpreter::Interpreter(State s) : s_(std::move(s)), pages_(*s_.machine) {}
+Interpreter::Interpreter(State s)
+    : s_(std::move(s)), pages_(*s_.machine), page_size_(s_.profile().page_size) {}
+
+// Fetch needs read access to pc's page (not the VM's own TX page) and a word
+// that decodes; otherwise null, and the VM fails.
+const Instr* Interpreter::fetch(VmId v, Word pc) {
+  if (!fetch_cached_ || pc - fetch_base_ >= page_size_) {
+    auto pi = pages_.find(pc);
+    if (!pi) return nullptr;
+    fetch_base_ = pc - pc % page_size_;
+    fetch_page_ = *pi;
+    fetch_cached_ = true;
+  }
+  if (!contains(s_.pgt[fetch_page_].access, v) || s_.machine->vms[v].tx == fetch_page_) return nullptr;
+  return s_.machine->encoding.decode(s_.mem[fetch_page_ * page_size_ + (pc - fetch_base_)]);
+}
 
 bool Interpreter::can_read(VmId v, Word addr) const {
   auto pi = pages_.find(addr);
@@ -21,12 +36,7 @@ bool Interpreter::can_write(VmId v, Word addr) const {
 StepInfo Interpreter::step() {
   VmState& vm = s_.vms[s_.current];
   StepInfo info{++steps_, s_.current, vm.pc(), std::nullopt};
-  // Fetch: needs read access to the pc's page; any failure is FailI.
-  const Instr* i = nullptr;
-  if (can_read(s_.current, vm.pc())) {
-    auto pi = pages_.find(vm.pc());
-    i = s_.machine->encoding.decode(s_.word(*pi, vm.pc() % s_.profile().page_size));
-  }
+  const Instr* i = fetch(s_.current, vm.pc());
   if (!i) {
     vm.mode = Mode::Fail;
     return info;

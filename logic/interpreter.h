@@ -50,7 +50,15 @@ class Interpreter {
  private:
   State s_;
   PageIndex pages_;
+  Word page_size_;
   std::uint64_t steps_ = 0;
+  // The page of the last fetch. Which page holds an address never changes,
+  // so this needs no invalidation; access is still checked every step.
+  Word fetch_base_ = 0;
+  std::size_t fetch_page_ = 0;
+  bool fetch_cached_ = false;
+
+  const Instr* fetch(VmId v, Word pc);
 
   void exec(VmState& vm, const Instr& i);
 };
