@@ -54,6 +54,122 @@ struct Operand : x3::variant<RegName, Expr> {
   using base_type::operator=;
 };
 
+// ---- specification expressions (pure terms) -------------------------------
+struct SExpr;
+struct SCall : Node {  // old(e), page_of(e)
+  std::string fn;
+  std::vector<SExpr> args;
+};
+struct SPattern : Node {  // ?x: binds x to the value found
+  SPattern() = default;
+  SPattern(Name n) : name(std::move(n)) {}
+  Name name;
+};
+struct SBool : Node {
+  SBool() = default;
+  SBool(std::string s) : text(std::move(s)) {}
+  std::string text;  // "true" or "false"
+};
+struct SNot;
+struct SSet : Node {
+  SSet() = default;
+  SSet(std::vector<SExpr> e) : elems(std::move(e)) {}
+  std::vector<SExpr> elems;
+};
+struct SPrimary : x3::variant<Number, RegName, SCall, SPattern, SBool, Name, x3::forward_ast<SNot>, SSet,
+                              x3::forward_ast<SExpr>> {
+  using base_type::base_type;
+  using base_type::operator=;
+};
+struct SNot : Node {
+  SNot() = default;
+  SNot(SPrimary p) : operand(std::move(p)) {}
+  SPrimary operand;
+};
+struct SBinOp : Node {
+  std::string op;
+  SPrimary operand;
+};
+// A flat chain of binary operators ("c ? a : b" included, as the operators
+// '?' and ':'); lowering applies precedence.
+struct SExpr : Node {
+  SPrimary first;
+  std::vector<SBinOp> rest;
+};
+
+// ---- assertions ------------------------------------------------------------
+struct Frac : Node {
+  Number num;
+  boost::optional<Number> den;
+};
+struct Assertion;
+struct EmpA : Node {
+  EmpA() = default;
+  EmpA(std::string) {}
+};
+struct PointsToHead : Node {
+  std::string resource;
+  std::vector<SExpr> keys;
+};
+// mem[a] |-> v, access(vm) |-> S, owner(p) |-> o, ...: one heap chunk.
+struct PointsToA : Node {
+  PointsToHead head;
+  boost::optional<Frac> frac;
+  std::vector<SExpr> values;  // one value, or a tuple "(a, b, ...)"
+};
+// A predicate instance: name(args) or name(args)[1/2].
+struct PredA : Node {
+  Name name;
+  std::vector<SExpr> args;
+  boost::optional<Frac> frac;
+};
+struct ExistsA : Node {
+  std::vector<Name> vars;
+  x3::forward_ast<Assertion> body;
+};
+// forall i in lo .. hi { A }: the separating conjunction of A for lo <= i < hi.
+struct ForallA : Node {
+  Name var;
+  SExpr lo, hi;
+  x3::forward_ast<Assertion> body;
+};
+struct IfA : Node {
+  SExpr cond;
+  x3::forward_ast<Assertion> then_;
+  boost::optional<x3::forward_ast<Assertion>> else_;
+};
+struct PureA : Node {
+  PureA() = default;
+  PureA(SExpr e) : expr(std::move(e)) {}
+  SExpr expr;
+};
+struct AssertAtom : x3::variant<EmpA, PointsToA, PredA, ExistsA, ForallA, IfA, PureA> {
+  using base_type::base_type;
+  using base_type::operator=;
+};
+// Atoms joined by the separating conjunction "&*&".
+struct Assertion : Node {
+  Assertion() = default;
+  Assertion(std::vector<AssertAtom> c) : conjuncts(std::move(c)) {}
+  std::vector<AssertAtom> conjuncts;
+};
+
+// ---- ghost code and specs ----------------------------------------------------
+struct InvariantItem : Node {
+  InvariantItem() = default;
+  InvariantItem(Assertion a) : assertion(std::move(a)) {}
+  Assertion assertion;
+};
+struct AssertItem : Node {
+  AssertItem() = default;
+  AssertItem(Assertion a) : assertion(std::move(a)) {}
+  Assertion assertion;
+};
+struct FoldItem : Node {
+  std::string op;  // "fold" or "unfold"
+  PredA pred;
+};
+
 struct Instruction : Node {
   std::string mnemonic;
   std::vector<Operand> operands;
@@ -63,7 +179,7 @@ struct LabelDef : Node {
   LabelDef(Name n) : name(std::move(n)) {}
   Name name;
 };
-struct CodeItem : x3::variant<Instruction, LabelDef> {
+struct CodeItem : x3::variant<Instruction, LabelDef, InvariantItem, AssertItem, FoldItem> {
   using base_type::base_type;
   using base_type::operator=;
 };
@@ -89,7 +205,21 @@ struct CodeDecl : Node {
   Expr at;
   std::vector<CodeItem> items;
 };
-struct VmItem : x3::variant<TxItem, RxItem, RegItem, CodeDecl> {
+struct RequiresItem : Node {
+  RequiresItem() = default;
+  RequiresItem(Assertion a) : assertion(std::move(a)) {}
+  Assertion assertion;
+};
+struct EnsuresItem : Node {
+  EnsuresItem() = default;
+  EnsuresItem(Assertion a) : assertion(std::move(a)) {}
+  Assertion assertion;
+};
+struct NeverTerminatesItem : Node {
+  NeverTerminatesItem() = default;
+  NeverTerminatesItem(std::string) {}
+};
+struct VmItem : x3::variant<TxItem, RxItem, RegItem, CodeDecl, RequiresItem, EnsuresItem, NeverTerminatesItem> {
   using base_type::base_type;
   using base_type::operator=;
 };
@@ -147,7 +277,14 @@ struct TransactionDecl : Node {
   boost::optional<std::string> retrieved;
 };
 
-struct Decl : x3::variant<ProfileDecl, ConstDecl, HandlesDecl, PageDecl, VmDecl, WordDecl, TransactionDecl> {
+struct PredicateDecl : Node {
+  Name name;
+  std::vector<Name> params;
+  Assertion body;
+};
+
+struct Decl : x3::variant<ProfileDecl, ConstDecl, HandlesDecl, PageDecl, VmDecl, WordDecl, TransactionDecl,
+                          PredicateDecl> {
   using base_type::base_type;
   using base_type::operator=;
 };

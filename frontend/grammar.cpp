@@ -24,6 +24,18 @@ BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::PageDecl, name, at, attrs)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::ConstDecl, name, value)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::WordDecl, addr, value)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::TransactionDecl, handle, kind, from, to, pages, retrieved)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::SCall, fn, args)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::SBinOp, op, operand)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::SExpr, first, rest)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::Frac, num, den)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::PointsToHead, resource, keys)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::PointsToA, head, frac, values)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::PredA, name, args, frac)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::ExistsA, vars, body)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::ForallA, var, lo, hi, body)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::IfA, cond, then_, else_)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::FoldItem, op, pred)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::PredicateDecl, name, params, body)
 
 namespace hvsl {
 
@@ -35,9 +47,12 @@ const std::vector<std::string>& reserved_words() {
       "profile", "const", "handles", "page", "at", "owner", "exclusive", "access", "vm", "known", "unknown",
       "tx", "rx", "holds", "from", "to", "reg", "code", "word", "transaction", "share", "lend", "donate",
       "pages", "retrieved",
-      // reserved for specifications
-      "requires", "ensures", "invariant", "assert", "assume", "predicate", "protocol", "spec", "emp",
-      "exists", "forall", "true", "false", "import", "fold", "unfold", "on", "returns", "outcome"};
+      // specifications
+      "requires", "ensures", "invariant", "assert", "predicate", "emp", "exists", "forall", "true", "false",
+      "fold", "unfold", "mem", "excl", "rxstate", "trans", "old", "page_of", "never_terminates", "union",
+      "minus", "in", "if", "else",
+      // reserved for what comes next
+      "assume", "protocol", "spec", "import", "on", "returns", "outcome", "hypercall"};
   return words;
 }
 
@@ -103,6 +118,32 @@ HVSL_RULE(operands1, std::vector<ast::Operand>, "a register")
 HVSL_RULE(instruction, ast::Instruction, "an instruction")
 HVSL_RULE(label, ast::LabelDef, "a label")
 HVSL_RULE(code_item, ast::CodeItem, "an instruction or a label")
+HVSL_RULE(sprimary, ast::SPrimary, "an expression")
+HVSL_RULE(sbinop, ast::SBinOp, "an operator")
+HVSL_RULE(sexpr, ast::SExpr, "an expression")
+HVSL_RULE(scall, ast::SCall, "old(...) or page_of(...)")
+HVSL_RULE(spattern, ast::SPattern, "a pattern '?name'")
+HVSL_RULE(sbool, ast::SBool, "'true' or 'false'")
+HVSL_RULE(snot, ast::SNot, "'!'")
+HVSL_RULE(sset, ast::SSet, "a set '{...}'")
+HVSL_RULE(frac, ast::Frac, "a fraction '[n/d]'")
+HVSL_RULE(emp_a, ast::EmpA, "'emp'")
+HVSL_RULE(pt_head, ast::PointsToHead, "a resource")
+HVSL_RULE(points_to_a, ast::PointsToA, "a points-to assertion")
+HVSL_RULE(pred_a, ast::PredA, "a predicate instance")
+HVSL_RULE(exists_a, ast::ExistsA, "'exists'")
+HVSL_RULE(forall_a, ast::ForallA, "'forall'")
+HVSL_RULE(if_a, ast::IfA, "'if'")
+HVSL_RULE(pure_a, ast::PureA, "an expression")
+HVSL_RULE(assert_atom, ast::AssertAtom, "an assertion")
+HVSL_RULE(assertion, ast::Assertion, "an assertion")
+HVSL_RULE(invariant_item, ast::InvariantItem, "'invariant'")
+HVSL_RULE(assert_item, ast::AssertItem, "'assert'")
+HVSL_RULE(fold_item, ast::FoldItem, "'fold' or 'unfold'")
+HVSL_RULE(requires_item, ast::RequiresItem, "'requires'")
+HVSL_RULE(ensures_item, ast::EnsuresItem, "'ensures'")
+HVSL_RULE(never_item, ast::NeverTerminatesItem, "'ensures never_terminates'")
+HVSL_RULE(predicate_decl, ast::PredicateDecl, "a predicate declaration")
 HVSL_RULE(code_decl, ast::CodeDecl, "code")
 HVSL_RULE(tx_item, ast::TxItem, "tx")
 HVSL_RULE(rx_holds, ast::RxHolds, "holds")
@@ -128,10 +169,16 @@ HVSL_RULE(file, ast::File, "a file")
 
 // Closing tokens get names that say what else could have come.
 const x3::rule<struct set_end_id> set_end = "',' or '}'";
-const x3::rule<struct code_end_id> code_end = "an instruction, a label or '}'";
-const x3::rule<struct vm_end_id> vm_end = "'tx', 'rx', 'reg', 'code' or '}'";
+const x3::rule<struct code_end_id> code_end = "an instruction, a label, 'invariant', 'assert', 'fold', 'unfold' or '}'";
+const x3::rule<struct vm_end_id> vm_end = "'tx', 'rx', 'reg', 'code', 'requires', 'ensures' or '}'";
 const x3::rule<struct file_end_id> file_end =
-    "a declaration ('profile', 'const', 'handles', 'page', 'vm', 'word' or 'transaction')";
+    "a declaration ('profile', 'const', 'handles', 'page', 'vm', 'word', 'transaction' or 'predicate')";
+const x3::rule<struct sop_id, std::string> sop = "an operator";
+const x3::rule<struct sep_id> sep = "'&*&'";
+const x3::rule<struct points_id> points = "'|->'";
+const x3::rule<struct dots_id> dots = "'..'";
+const x3::rule<struct close_brace_id> close_brace = "'&*&' or '}'";
+const x3::rule<struct pt_values_id, std::vector<ast::SExpr>> pt_values = "a value";
 const x3::rule<struct trans_kind_id, std::string> trans_kind = "'share', 'lend' or 'donate'";
 const x3::rule<struct qualifier_id, std::string> qualifier = "'known' or 'unknown'";
 const x3::rule<struct mnemonic0_id, std::string> mnemonic0 = "an instruction";
@@ -176,14 +223,70 @@ const auto operands2_def = x3::eps > reg_operand > comma > operand;
 const auto instruction_def = (mnemonic2 > operands2) | (mnemonic1 > operands1) |
                              (mnemonic0 >> x3::attr(std::vector<ast::Operand>()));
 const auto label_def = name >> lit(':');
-const auto code_item_def = instruction | label;
+const auto code_item_def = instruction | invariant_item | assert_item | fold_item | label;
+
+// Specification expressions: a flat operator chain, precedence in lowering.
+// Longer operators come first so "<=" is not read as "<".
+const auto sop_def = raw[lit("==>") | lit("==") | lit("!=") | lit("<=") | lit(">=") | lit("<") | lit(">") |
+                         lit("&&") | lit("||") | lit("+") | lit("-") | lit("*") | lit("?") | lit(":") |
+                         lexeme[(lit("union") | lit("minus") | lit("in")) >> !idchar]];
+const auto sep_def = lit("&*&");
+const auto points_def = lit("|->");
+const auto dots_def = lit("..");
+const auto close_brace_def = lit('}');
+const auto scall_def = raw[lexeme[(lit("old") | lit("page_of")) >> !idchar]] >> lit('(') > (sexpr % ',') > lit(')');
+const auto spattern_def = lit('?') >> name;
+const x3::rule<struct bool_text_id, std::string> bool_text = "'true' or 'false'";
+const auto bool_text_def = raw[lexeme[(lit("true") | lit("false")) >> !idchar]];
+const auto sbool_def = bool_text;
+const auto snot_def = lit('!') > sprimary;
+const x3::rule<struct sexprs_id, std::vector<ast::SExpr>> sexpr_set = "a set '{...}'";
+const auto sexpr_set_def = lit('{') > -(sexpr % ',') > set_end;
+const auto sset_def = sexpr_set;
+const auto sprimary_def = number | reg | scall | spattern | sbool | snot | sset | name | (lit('(') > sexpr > lit(')'));
+const auto sbinop_def = sop > sprimary;
+const auto sexpr_def = sprimary >> *sbinop;
+
+// Assertions: atoms joined by "&*&"; nested assertions go in braces.
+const auto frac_def = lit('[') > number > -(lit('/') > number) > lit(']');
+const x3::rule<struct emp_text_id, std::string> emp_text = "'emp'";
+const auto emp_text_def = raw[lexeme[lit("emp") >> !idchar]];
+const auto emp_a_def = emp_text;
+const auto pt_head_def =
+    (raw[lexeme[lit("mem") >> !idchar]] >> lit('[') > x3::repeat(1)[sexpr] > lit(']')) |
+    (raw[lexeme[(lit("access") | lit("owner") | lit("excl") | lit("tx") | lit("rx") | lit("rxstate") |
+                 lit("trans") | lit("retrieved") | lit("handles")) >>
+                !idchar]] >>
+     lit('(') > -(sexpr % ',') > lit(')'));
+const auto pt_values_def = (lit('(') >> sexpr >> +(lit(',') >> sexpr) >> lit(')')) | x3::repeat(1)[sexpr];
+const auto points_to_a_def = pt_head >> points > -frac > pt_values;
+const auto pred_a_def = name >> lit('(') > -(sexpr % ',') > lit(')') > -frac;
+const auto exists_a_def = kw("exists") > (name % ',') > lit('.') > assertion;
+const auto forall_a_def = kw("forall") > name > kw("in") > sexpr > dots > sexpr > lit('{') > assertion > close_brace;
+const auto if_a_def = kw("if") > sexpr > lit('{') > assertion > close_brace >
+                      -(kw("else") > lit('{') > assertion > close_brace);
+const auto pure_a_def = sexpr;
+const auto assert_atom_def = emp_a | exists_a | forall_a | if_a | points_to_a | pred_a | pure_a;
+const x3::rule<struct atoms_id, std::vector<ast::AssertAtom>> atoms = "an assertion";
+const auto atoms_def = assert_atom % sep;
+const auto assertion_def = atoms;
+
+const auto invariant_item_def = kw("invariant") > assertion;
+const auto assert_item_def = kw("assert") > assertion;
+const auto fold_item_def = raw[lexeme[(lit("fold") | lit("unfold")) >> !idchar]] > pred_a;
+const auto requires_item_def = kw("requires") > assertion;
+const x3::rule<struct never_text_id, std::string> never_text = "'ensures never_terminates'";
+const auto never_text_def = raw[lexeme[lit("ensures") >> !idchar] >> lexeme[lit("never_terminates") >> !idchar]];
+const auto never_item_def = never_text;
+const auto ensures_item_def = kw("ensures") > assertion;
+const auto predicate_decl_def = kw("predicate") > name > lit('(') > -(name % ',') > lit(')') > equals > assertion;
 const auto code_decl_def = kw("code") > kw("at") > expr > lit('{') > *code_item > code_end;
 
 const auto tx_item_def = kw("tx") > name;
 const auto rx_holds_def = kw("holds") > expr > kw("from") > name;
 const auto rx_item_def = kw("rx") > name > -rx_holds;
 const auto reg_item_def = kw("reg") > reg > equals > expr;
-const auto vm_item_def = tx_item | rx_item | reg_item | code_decl;
+const auto vm_item_def = tx_item | rx_item | reg_item | code_decl | requires_item | never_item | ensures_item;
 const auto qualifier_def = raw[lexeme[(lit("known") | lit("unknown")) >> !idchar]];
 const auto vm_decl_def = kw("vm") > name > -qualifier > lit('{') > *vm_item > vm_end;
 
@@ -204,7 +307,8 @@ const auto retrieved_def = raw[lexeme[(lit("retrieved")) >> !idchar]];
 const auto transaction_decl_def = kw("transaction") > expr > trans_kind > kw("from") > name > kw("to") > name >
                                   kw("pages") > name_set > -retrieved;
 
-const auto decl_def = profile_decl | const_decl | handles_decl | page_decl | vm_decl | word_decl | transaction_decl;
+const auto decl_def =
+    profile_decl | const_decl | handles_decl | page_decl | vm_decl | word_decl | transaction_decl | predicate_decl;
 const auto file_def = *decl > file_end;
 
 BOOST_SPIRIT_DEFINE(ident_text, number_text, reg_text, name, number, reg, primary, binop, expr, reg_operand, operand, operands1, operands2,
@@ -213,6 +317,10 @@ BOOST_SPIRIT_DEFINE(ident_text, number_text, reg_text, name, number, reg, primar
                     profile_decl, const_decl, handles_decl, word_decl, transaction_decl, decl, file, set_end,
                     code_end, vm_end, file_end, trans_kind, qualifier, mnemonic0, mnemonic1, mnemonic2, retrieved,
                     equals, comma)
+BOOST_SPIRIT_DEFINE(sprimary, sbinop, sexpr, scall, spattern, sbool, snot, sset, frac, emp_a, pt_head,
+                    points_to_a, pred_a, exists_a, forall_a, if_a, pure_a, assert_atom, assertion, invariant_item,
+                    assert_item, fold_item, requires_item, ensures_item, never_item, predicate_decl, sop, sep, points,
+                    dots, close_brace, pt_values, bool_text, emp_text, atoms, never_text, sexpr_set)
 
 // Whitespace and comments: "// ..." to the end of the line, "/* ... */".
 const auto skipper = x3::space | (lit("//") >> *(char_ - x3::eol)) | (lit("/*") >> *(char_ - lit("*/")) >> lit("*/"));

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "frontend/grammar.h"
+#include "frontend/lower_spec.h"
 
 namespace hvsl {
 namespace {
@@ -75,8 +76,19 @@ class Lowering {
     for (const auto& c : builtin_constants(*p_))
       symbols_[std::string(c.name)] = Symbol{Symbol::Builtin, {}, c.value, true};
     declare_names(file);
+    spec_.emplace(src_, diags_, *p_, [this](const std::string& n) -> std::optional<Word> {
+      auto it = symbols_.find(n);
+      if (it == symbols_.end()) return std::nullopt;
+      auto v = value_of(n, ast::Node{});
+      return v ? std::optional<Word>(Word(*v)) : std::optional<Word>(0);
+    });
     for (const auto& d : file) {
       if (auto* pg = boost::get<ast::PageDecl>(&d)) lower_page(*pg);
+      if (auto* pr = boost::get<ast::PredicateDecl>(&d)) declare_predicate(*pr);
+    }
+    for (const auto& d : file) {
+      if (auto* pr = boost::get<ast::PredicateDecl>(&d))
+        if (auto lowered = spec_->lower_predicate(*pr)) m_.predicates[lowered->name] = std::move(*lowered);
     }
     for (const auto& d : file) {
       if (auto* vm = boost::get<ast::VmDecl>(&d)) lower_vm(*vm);
@@ -110,6 +122,9 @@ class Lowering {
   std::map<Word, SourceLoc> memory_inits_;
   std::set<const ast::PageDecl*> named_pages_;       // pages whose name is not a duplicate
   std::map<const ast::VmDecl*, VmId> vm_ids_;
+  std::optional<SpecLowering> spec_;
+  SpecLowering::Scope scope_;  // the current VM's precondition names
+  std::map<std::string, SourceLoc> predicate_locs_;
   std::vector<std::string> evaluating_;              // names being evaluated, for cycle messages
   const ast::Node* handles_at_ = nullptr;
 
@@ -175,8 +190,8 @@ class Lowering {
             if (auto* l = boost::get<ast::LabelDef>(&ci)) {
               Symbol ls{Symbol::Label, {}, 0, false, false, false, &code->at, index};
               declare(l->name, ls);
-            } else {
-              ++index;
+            } else if (boost::get<ast::Instruction>(&ci)) {
+              ++index;  // ghost items take no memory
             }
           }
         }
@@ -319,6 +334,18 @@ class Lowering {
     return std::nullopt;  // a page whose declaration had an error
   }
 
+  void declare_predicate(const ast::PredicateDecl& d) {
+    auto [it, fresh] = predicate_locs_.try_emplace(d.name.text, loc(d.name));
+    if (!fresh) {
+      add_note(error(d.name, fmt::format("predicate '{}' is declared twice", d.name.text)), it->second,
+               "first declared here");
+      return;
+    }
+    if (symbols_.count(d.name.text))
+      error(d.name, fmt::format("'{}' is already declared as a {}", d.name.text, kind_name(symbols_[d.name.text].kind)));
+    spec_->declare_predicate(d);
+  }
+
   // ---- pages --------------------------------------------------------------
 
   void lower_page(const ast::PageDecl& d) {
@@ -372,6 +399,43 @@ class Lowering {
     const ast::Node* rx_at = nullptr;
     const ast::Node* code_at = nullptr;
     std::map<Reg, const ast::Node*> regs_at;
+    // The precondition's names are visible in the code's ghost items and in
+    // the postcondition, so it is lowered first.
+    SpecLowering::Scope scope;
+    const ast::Node* requires_at = nullptr;
+    for (const auto& item : d.items) {
+      auto* req = boost::get<ast::RequiresItem>(&item);
+      if (!req) continue;
+      if (requires_at) {
+        add_note(error(*req, "the precondition is given twice; join the two with '&*&'"), loc(*requires_at),
+                 "first given here");
+        continue;
+      }
+      requires_at = req;
+      vm.spec.requires_ = spec_->assertion(req->assertion, scope);
+      vm.spec.requires_loc = loc(*req);
+    }
+    const ast::Node* ensures_at = nullptr;
+    for (const auto& item : d.items) {
+      const ast::Node* at = boost::get<ast::EnsuresItem>(&item);
+      if (!at) at = boost::get<ast::NeverTerminatesItem>(&item);
+      if (!at) continue;
+      if (ensures_at) {
+        add_note(error(*at, "the postcondition is given twice"), loc(*ensures_at), "first given here");
+        continue;
+      }
+      ensures_at = at;
+      Postcondition post;
+      post.loc = loc(*at);
+      if (auto* e = boost::get<ast::EnsuresItem>(&item)) {
+        SpecLowering::Scope post_scope = scope;
+        post.assertion = spec_->assertion(e->assertion, post_scope);
+      } else {
+        post.never_terminates = true;
+      }
+      vm.spec.ensures = std::move(post);
+    }
+    scope_ = scope;
     for (const auto& item : d.items) {
       if (auto* tx = boost::get<ast::TxItem>(&item)) {
         if (tx_at) add_note(error(*tx, "the TX page is given twice"), loc(*tx_at), "first given here");
@@ -433,6 +497,7 @@ class Lowering {
         m_.labels.push_back(Label{l->name.text, *base + block.instrs.size(), id, loc(l->name)});
         continue;
       }
+      if (lower_ghost(item, vm, block.instrs.size())) continue;
       const auto& ins = boost::get<ast::Instruction>(item);
       if (auto i = lower_instruction(ins)) {
         block.instrs.push_back(*i);
@@ -440,6 +505,33 @@ class Lowering {
       }
     }
     vm.code = std::move(block);
+  }
+
+  // Invariants, asserts, fold and unfold: returns false if `item` is not ghost code.
+  bool lower_ghost(const ast::CodeItem& item, VmDecl& vm, std::size_t index) {
+    GhostOp op;
+    SpecLowering::Scope scope = scope_;
+    if (auto* inv = boost::get<ast::InvariantItem>(&item)) {
+      op.kind = GhostOp::Kind::Invariant;
+      op.loc = loc(*inv);
+      op.assertion = spec_->assertion(inv->assertion, scope);
+      for (const auto& other : vm.spec.ghost[index])
+        if (other.kind == GhostOp::Kind::Invariant)
+          add_note(error(*inv, "two invariants at the same place; join them with '&*&'"), other.loc,
+                   "the other invariant is here");
+    } else if (auto* as = boost::get<ast::AssertItem>(&item)) {
+      op.kind = GhostOp::Kind::Assert;
+      op.loc = loc(*as);
+      op.assertion = spec_->assertion(as->assertion, scope);
+    } else if (auto* f = boost::get<ast::FoldItem>(&item)) {
+      op.kind = f->op == "fold" ? GhostOp::Kind::Fold : GhostOp::Kind::Unfold;
+      op.loc = loc(*f);
+      op.assertion = spec_->predicate_instance(f->pred, scope);
+    } else {
+      return false;
+    }
+    if (op.assertion) vm.spec.ghost[index].push_back(std::move(op));
+    return true;
   }
 
   std::optional<Instr> lower_instruction(const ast::Instruction& ins) {

@@ -12,6 +12,7 @@
 #include "logic/instruction.h"
 #include "logic/profile.h"
 #include "logic/source_loc.h"
+#include "logic/spec.h"
 #include "logic/word.h"
 
 namespace hvsl {
@@ -51,6 +52,7 @@ struct VmDecl {
   std::optional<CodeBlock> code;
   SourceLoc loc;
   SourceLoc tx_loc, rx_loc;  // where the mailboxes are given
+  VmSpec spec;               // requires/ensures, invariants, ghost code
 };
 
 struct TransactionDecl {
@@ -83,6 +85,7 @@ struct Machine {
   std::vector<TransactionDecl> transactions;
   std::vector<MemoryInit> memory;
   std::vector<Label> labels;
+  std::map<std::string, Predicate> predicates;
   InstrTable encoding{0};
 
   // Numbers every instruction of every program (call after adding code).

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include "frontend/parser.h"
+#include "tools/verify_report.h"
+#include "vcgen/verifier.h"
 #include "logic/interpreter.h"
 #include "logic/report.h"
 
@@ -18,9 +20,14 @@ using namespace hvsl;
 
 // Exit codes, documented in docs/cli.md.
 constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
 constexpr int kExitInputError = 2;
 constexpr int kExitStepLimit = 3;
+constexpr int kExitInconclusive = 4;
 constexpr int kExitInternal = 125;
+
+// JSON output's schema version: bump it when a field changes meaning.
+constexpr int kJsonSchema = 1;
 
 struct Loaded {
   std::unique_ptr<SourceFile> source;
@@ -91,6 +98,53 @@ int cmd_run(const std::vector<std::string>& files, bool trace, std::uint64_t max
   return worst;
 }
 
+struct VerifyCli {
+  std::vector<std::string> files;
+  std::string format = "text";
+  bool stats = false;
+  bool no_replay = false;
+  std::vector<std::string> only;
+  VerifyOptions opts;
+};
+
+int cmd_verify(VerifyCli& cli) {
+  cli.opts.replay = !cli.no_replay;
+  std::size_t verified = 0, failed = 0, inconclusive = 0;
+  bool input_error = false;
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& f : cli.files) {
+    Loaded l = load(f);
+    if (!l.machine) {
+      input_error = true;
+      continue;
+    }
+    cli.opts.only = cli.only;
+    smt::Stats stats;
+    auto blocks = verify_machine(*l.machine, {}, cli.opts, &stats);
+    for (const auto& b : blocks)
+      (b.verdict == Verdict::Verified ? verified : b.verdict == Verdict::Failed ? failed : inconclusive)++;
+    if (cli.format == "json") {
+      files.push_back({{"file", f}, {"blocks", render_json(blocks, f, cli.stats)}});
+    } else {
+      std::cout << render_text(blocks, *l.machine, *l.source, cli.stats);
+      if (blocks.empty()) std::cout << fmt::format("{}: nothing to verify (no known VM has an 'ensures')\n", f);
+    }
+  }
+  std::string summary = fmt::format("{} verified, {} failed, {} inconclusive", verified, failed, inconclusive);
+  if (cli.format == "json") {
+    nlohmann::json out = {{"tool", "hvsl"}, {"version", "0.1.0"}, {"schema", kJsonSchema}, {"files", files},
+                          {"summary", {{"verified", verified}, {"failed", failed}, {"inconclusive", inconclusive},
+                                       {"input_error", input_error}}}};
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << "hvsl: " << summary << (input_error ? ", and input errors" : "") << "\n";
+  }
+  if (input_error) return kExitInputError;
+  if (failed) return kExitFailed;
+  if (inconclusive) return kExitInconclusive;
+  return kExitOk;
+}
+
 int real_main(int argc, char** argv) {
   CLI::App app{"hvsl: a separation-logic verifier for hypervisor guest code"};
   app.set_version_flag("--version", std::string("hvsl ") + "0.1.0");
@@ -109,6 +163,21 @@ int real_main(int argc, char** argv) {
   run->add_option("--max-steps", max_steps, "stop after this many steps (default 1000000)")
       ->check(CLI::PositiveNumber);
 
+  VerifyCli vcli;
+  auto* verify = app.add_subcommand("verify", "verify the known VMs' code against their specs");
+  verify->add_option("files", vcli.files, "input .hvsl files")->required();
+  verify->add_option("--format", vcli.format, "output format: text (default) or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  verify->add_option("--timeout", vcli.opts.smt.timeout_ms, "solver time limit per query, in ms (default 10000; 0: none)");
+  verify->add_option("--rlimit", vcli.opts.smt.rlimit, "Z3 resource limit per query (deterministic; default none)");
+  verify->add_option("--seed", vcli.opts.smt.seed, "Z3 random seed (default 0)");
+  verify->add_option("--dump-smt", vcli.opts.smt.dump_dir, "write every query as an SMT-LIB file into this directory");
+  verify->add_option("--only", vcli.only, "verify only these VMs (by name)");
+  verify->add_option("--max-path-steps", vcli.opts.max_path_steps, "longest path explored (default 200000)")
+      ->check(CLI::PositiveNumber);
+  verify->add_flag("--stats", vcli.stats, "show times (total and in Z3)");
+  verify->add_flag("--no-replay", vcli.no_replay, "do not replay counterexamples on the interpreter");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -123,6 +192,7 @@ int real_main(int argc, char** argv) {
   }
   if (check->parsed()) return cmd_check(check_files);
   if (run->parsed()) return cmd_run(run_files, trace, max_steps);
+  if (verify->parsed()) return cmd_verify(vcli);
   return kExitInputError;
 }
 

@@ -1,0 +1,58 @@
+#pragma once
+// Lowers specification syntax (expressions, assertions, predicates) to the
+// resolved forms of logic/spec.h, checking names, sorts and resources.
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "frontend/ast.h"
+#include "frontend/diagnostics.h"
+#include "logic/spec.h"
+
+namespace hvsl {
+
+class SpecLowering {
+ public:
+  // `constant` gives the value of a machine name (page, VM, label, const,
+  // built-in), or nullopt if there is none by that name.
+  using ConstantLookup = std::function<std::optional<Word>(const std::string&)>;
+
+  SpecLowering(const SourceFile& src, Diagnostics& diags, const Profile& p, ConstantLookup constant);
+
+  // Logical variables in scope, with their sorts.
+  struct Scope {
+    std::map<std::string, Sort> vars;
+    bool registers = true;  // false inside predicate bodies
+  };
+
+  // Pass 1 declares every predicate's name and arity; pass 2 lowers bodies.
+  void declare_predicate(const ast::PredicateDecl& d);
+  std::optional<Predicate> lower_predicate(const ast::PredicateDecl& d);
+
+  // Lowers an assertion; binders (?x, exists) it introduces at top level are
+  // added to `scope`, so a precondition's names are visible afterwards.
+  AssertionPtr assertion(const ast::Assertion& a, Scope& scope);
+  AssertionPtr predicate_instance(const ast::PredA& p, Scope& scope);
+
+ private:
+  const SourceFile& src_;
+  Diagnostics& diags_;
+  const Profile& p_;
+  TermBuilder tb_;
+  ConstantLookup constant_;
+  std::map<std::string, std::size_t> predicate_arity_;
+  std::map<std::string, std::vector<Sort>> predicate_sorts_;
+  bool in_old_ = false;
+  unsigned anonymous_ = 0;  // numbers the "_" patterns
+
+  SourceLoc loc(const ast::Node& n) const;
+  std::optional<Term> expr(const ast::SExpr& e, Scope& scope, std::optional<Sort> expected);
+  std::optional<Term> primary(const ast::SPrimary& p, Scope& scope, std::optional<Sort> hint);
+  std::optional<Term> binary(const std::string& op, Term a, Term b, const ast::Node& at);
+  AssertionPtr atom(const ast::AssertAtom& a, Scope& scope);
+  std::optional<Perm> fraction(const ast::Frac& f);
+  bool check_sort(const Term& t, Sort want, const ast::Node& at, const char* what);
+};
+
+}  // namespace hvsl

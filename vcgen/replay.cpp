@@ -1,0 +1,140 @@
+#include "vcgen/replay.h"
+
+#include <fmt/format.h>
+
+#include "logic/interpreter.h"
+
+namespace hvsl {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Evaluates a term in the model; variables the model leaves open are 0.
+std::optional<Value> value_in(const Term& t, const Profile& p, const Env& model) {
+  std::map<std::string, Sort> vars;
+  collect_vars(t, vars);
+  Env env = model;
+  for (const auto& [name, sort] : vars)
+    if (!env.count(name)) env[name] = Value{sort, 0, {}};
+  return eval(t, p, env);
+}
+
+}  // namespace
+
+Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& start, const SymState& at,
+                                   const Env& model, const Term& goal, const std::string& id, bool replay) {
+  const Profile& p = *m.profile;
+  Counterexample c;
+  auto word = [&](const Term& t) -> Word {
+    auto v = value_in(t, p, model);
+    return v ? v->word : 0;
+  };
+  std::array<Word, kRegCount> regs{};
+  for (Reg r = 0; r < kRegCount; ++r) {
+    if (r == kPc || !start.regs[r].valid()) continue;
+    regs[r] = word(start.regs[r]);
+    if (regs[r] != 0) c.registers.emplace_back(reg_name(r), regs[r]);
+  }
+  for (const auto& [a, v] : start.memory) c.memory.emplace_back(word(a), word(v));
+  for (const auto& [name, value] : model) {
+    if (name.rfind(m.vms[vm].name + ".", 0) == 0) continue;  // registers, shown above
+    if (value.sort == Sort::Set) {
+      std::string s;
+      for (Word w : value.set) s += (s.empty() ? "" : ", ") + fmt::format("{}", w);
+      c.logical.emplace_back(name, "{" + s + "}");
+    } else {
+      c.logical.emplace_back(name, value.sort == Sort::Bool ? (value.word ? "true" : "false")
+                                                            : fmt::format("{}", value.word));
+    }
+  }
+  if (!replay) return c;
+
+  // The concrete start: the declared machine, with this VM current and
+  // holding the model's registers and memory.
+  State st = initial_state(m);
+  st.current = vm;
+  for (Reg r = 0; r < kRegCount; ++r)
+    if (r != kPc) st.vms[vm].regs[r] = regs[r];
+  st.vms[vm].pc() = start.pc;
+  PageIndex pages(m);
+  for (const auto& [a, v] : c.memory)
+    if (auto pi = pages.find(a)) st.word(*pi, a % p.page_size) = v;
+  Interpreter interp(std::move(st));
+  c.replayed = true;
+
+  std::size_t n = 0;
+  for (const auto& step : at.trace) {
+    if (step.ghost) continue;
+    if (!interp.running()) {
+      c.replay_note = fmt::format("the interpreter stopped ({}) before step {}",
+                                  name(interp.state().vms[vm].mode), n + 1);
+      return c;
+    }
+    if (interp.state().current != vm) {
+      c.replay_note = "control passed to another VM on the concrete machine; the path cannot be followed";
+      return c;
+    }
+    Word pc = interp.state().vms[vm].pc();
+    if (pc != step.pc) {
+      c.replay_note = fmt::format("the interpreter went to {} at step {}, the symbolic path to {}", pc, n + 1, step.pc);
+      return c;
+    }
+    interp.step();
+    ++n;
+  }
+  const VmState& fin = interp.state().vms[vm];
+  auto mode_is = [&](Mode want) {
+    if (fin.mode == want) {
+      c.confirmed = true;
+      c.replay_note = fmt::format("the interpreter reaches {} after {} steps", name(want), n);
+    } else {
+      c.replay_note = fmt::format("the interpreter ends in {}, not {}", name(fin.mode), name(want));
+    }
+  };
+  if (ends_with(id, ".fault")) return mode_is(Mode::FailPageFault), c;
+  if (id == "fetch.access" || id == "fail.reached") return mode_is(Mode::Fail), c;
+  if (id == "never_terminates.halts") return mode_is(Mode::Halt), c;
+  if (id == "fetch.outside") {
+    Word pc = fin.pc();
+    if (interp.running()) interp.step();
+    if (interp.state().vms[vm].mode == Mode::Fail) {
+      c.confirmed = true;
+      c.replay_note = fmt::format("the interpreter jumps to {} and fails to fetch there (FailI)", pc);
+    } else {
+      c.replay_note = fmt::format("the interpreter jumps to {} and runs the word there as an instruction", pc);
+    }
+    return c;
+  }
+  if (ends_with(id, "permission") || ends_with(id, "witness")) {
+    c.replay_note = fmt::format(
+        "the interpreter follows the path ({} steps); the failure is about ownership, which the concrete machine "
+        "does not track, so it is not confirmed by running",
+        n);
+    return c;
+  }
+  // A condition that may be false: the concrete state must agree with the
+  // symbolic one, and the condition must be false in it.
+  for (Reg r = 0; r < kRegCount; ++r) {
+    if (r == kPc || !at.regs[r].valid()) continue;
+    Word expect = word(at.regs[r]);
+    if (fin.regs[r] != expect) {
+      c.replay_note = fmt::format("after {} steps the interpreter has {} = {}, the symbolic state {}", n,
+                                  reg_name(r), fin.regs[r], expect);
+      return c;
+    }
+  }
+  if (goal.valid()) {
+    auto v = value_in(goal, p, model);
+    if (!v || v->word) {
+      c.replay_note = "the failed condition holds in the replayed state";
+      return c;
+    }
+  }
+  c.confirmed = true;
+  c.replay_note = fmt::format("the interpreter follows the path ({} steps) to a state where the condition is false", n);
+  return c;
+}
+
+}  // namespace hvsl

@@ -1,0 +1,854 @@
+#include "vcgen/symexec.h"
+
+#include <fmt/format.h>
+
+#include "vcgen/replay.h"
+
+namespace hvsl {
+
+Executor::Executor(const Machine& m, VmId vm, const HvcSpecTable& hvc, const VerifyOptions& opts,
+                   smt::Solver& solver, BlockResult& result)
+    : m_(m), vm_(vm), decl_(m.vms[vm]), code_(*m.vms[vm].code), hvc_(hvc), opts_(opts), solver_(solver),
+      result_(result), tb_(*m.profile) {}
+
+namespace {
+
+// Whether an assertion names the access set of `vm` anywhere.
+bool mentions_access(const AssertionPtr& a, VmId vm) {
+  if (!a) return false;
+  if (a->kind == Assertion::Kind::Chunk && a->name == "access" && is_lit(a->args[0]) && a->args[0]->value == vm)
+    return true;
+  for (const auto& p : a->parts)
+    if (mentions_access(p, vm)) return true;
+  return mentions_access(a->body, vm);
+}
+
+}  // namespace
+
+Chunk Executor::declared_access() const {
+  std::vector<Term> pages;
+  for (const auto& pg : m_.pages)
+    if (contains(pg.access, vm_)) pages.push_back(tb_.word(pg.base));
+  return Chunk{"access", {tb_.word(vm_)}, {tb_.set_of(pages)}, Perm{1, 1}};
+}
+
+SourceLoc Executor::loc_of(std::size_t index) const {
+  return index < code_.locs.size() ? code_.locs[index] : code_.loc;
+}
+
+// ---- terms ---------------------------------------------------------------------
+
+Term Executor::fresh(const std::string& base, Sort s) {
+  return tb_.var(fmt::format("{}#{}", base, ++fresh_counter_), s);
+}
+
+// Replaces registers by their current values and logical variables by their
+// bindings, refolding constants on the way.
+Term Executor::subst(const Term& t, const SymState& s, const Bindings& b) {
+  if (t->kind == Kind::Var) {
+    if (auto r = reg_by_name(t->name); r && *r != kPc) return s.regs[*r];
+    auto it = b.find(t->name);
+    if (it != b.end()) return it->second;
+    return t;
+  }
+  if (t->args.empty()) return t;
+  std::vector<Term> a;
+  a.reserve(t->args.size());
+  for (const auto& x : t->args) a.push_back(subst(x, s, b));
+  switch (t->kind) {
+    case Kind::Add: return tb_.add(a[0], a[1]);
+    case Kind::Sub: return tb_.sub(a[0], a[1]);
+    case Kind::Mul: return tb_.mul(a[0], a[1]);
+    case Kind::PageOf: return tb_.page_of(a[0]);
+    case Kind::Eq: return tb_.eq(a[0], a[1]);
+    case Kind::Lt: return tb_.lt(a[0], a[1]);
+    case Kind::Le: return tb_.le(a[0], a[1]);
+    case Kind::Not: return tb_.not_(a[0]);
+    case Kind::And: return tb_.and_(a[0], a[1]);
+    case Kind::Or: return tb_.or_(a[0], a[1]);
+    case Kind::Implies: return tb_.implies(a[0], a[1]);
+    case Kind::Ite: return tb_.ite(a[0], a[1], a[2]);
+    case Kind::Insert: return tb_.insert(a[0], a[1]);
+    case Kind::Union: return tb_.union_(a[0], a[1]);
+    case Kind::Minus: return tb_.minus(a[0], a[1]);
+    case Kind::Member: return tb_.member(a[0], a[1]);
+    default: return t;
+  }
+}
+
+// The value a term must have on this path, if it has exactly one.
+std::optional<Word> Executor::concrete(SymState& s, const Term& t) {
+  if (is_lit(t)) return t->value;
+  Term probe = fresh("value", Sort::Word);
+  std::vector<Term> q = s.path;
+  q.push_back(tb_.eq(probe, t));
+  auto out = solver_.check_sat(q, "branch target");
+  ++result_.queries;
+  if (out.verdict != smt::Verdict::Valid) return std::nullopt;
+  auto it = out.model.find(probe->name);
+  if (it == out.model.end()) return std::nullopt;
+  Word v = it->second.word;
+  auto unique = prove(s, tb_.eq(t, tb_.word(v)), "branch target is unique", {});
+  if (unique.verdict != smt::Verdict::Valid) return std::nullopt;
+  return v;
+}
+
+// ---- solver ---------------------------------------------------------------------
+
+smt::Outcome Executor::prove(const SymState& s, const Term& goal, const std::string& purpose, const SourceLoc& loc) {
+  if (is_true(goal)) {
+    smt::Outcome o;
+    o.verdict = smt::Verdict::Valid;
+    return o;
+  }
+  auto out = solver_.check_valid(s.path, goal, purpose);
+  ++result_.queries;
+  if (opts_.keep_vcs)
+    result_.vcs.push_back(VcRecord{purpose, loc, s.path, goal,
+                                   out.verdict == smt::Verdict::Valid     ? "valid"
+                                   : out.verdict == smt::Verdict::Invalid ? "invalid"
+                                                                          : "unknown",
+                                   out.smtlib, out.time});
+  return out;
+}
+
+bool Executor::feasible(const SymState& s, const Term& extra, const std::string& purpose, const SourceLoc& loc) {
+  if (is_false(extra)) return false;
+  if (is_true(extra)) return true;
+  std::vector<Term> q = s.path;
+  q.push_back(extra);
+  auto out = solver_.check_sat(q, purpose);
+  ++result_.queries;
+  if (opts_.keep_vcs)
+    result_.vcs.push_back(VcRecord{purpose, loc, q, Term(),
+                                   out.verdict == smt::Verdict::Valid     ? "sat"
+                                   : out.verdict == smt::Verdict::Invalid ? "unsat"
+                                                                          : "unknown",
+                                   out.smtlib, out.time});
+  // Unknown: explore the path anyway (exploring too much is safe).
+  return out.verdict != smt::Verdict::Invalid;
+}
+
+bool Executor::check(SymState& s, const Term& goal, const std::string& id, const std::string& message,
+                     const SourceLoc& loc, const SourceLoc& related, const std::string& note) {
+  auto out = prove(s, goal, id, loc);
+  if (out.verdict == smt::Verdict::Valid) return true;
+  report(s, id, message, loc, related, note, &out, goal);
+  // Go on as if it held, to find the failures after it on this path.
+  s.path.push_back(goal);
+  return false;
+}
+
+void Executor::report(const SymState& s, const std::string& id, const std::string& message, const SourceLoc& loc,
+                      const SourceLoc& related, const std::string& note, const smt::Outcome* outcome,
+                      const Term& goal) {
+  std::string key = fmt::format("{}:{}:{}", loc.file, loc.line, loc.col);
+  if (!reported_.insert({id, key}).second) return;  // the same failure on another path
+  Failure f;
+  f.id = id;
+  f.message = message;
+  f.loc = loc;
+  f.related = related;
+  f.related_note = note;
+  f.path = s.trace;
+  smt::Outcome model_source;
+  if (outcome && outcome->verdict == smt::Verdict::Unknown) {
+    f.inconclusive = true;
+    f.message += fmt::format(" (the solver could not decide: {})", outcome->reason);
+  } else {
+    if (!outcome || outcome->verdict != smt::Verdict::Invalid) {
+      // No model yet (a missing resource): any state on this path shows it.
+      model_source = solver_.check_sat(s.path, id + " (model)");
+      ++result_.queries;
+      outcome = model_source.verdict == smt::Verdict::Valid ? &model_source : nullptr;
+    }
+    if (outcome) f.cex = make_counterexample(m_, vm_, *s.start, s, outcome->model, goal, id, opts_.replay);
+  }
+  result_.failures.push_back(std::move(f));
+}
+
+// ---- produce and consume ---------------------------------------------------------------
+
+std::vector<SymState> Executor::produce(SymState s, const AssertionPtr& a, Bindings& b) {
+  using K = Assertion::Kind;
+  switch (a->kind) {
+    case K::Emp: return {std::move(s)};
+    case K::Pure: {
+      Term c = subst(a->cond, s, b);
+      if (is_false(c)) return {};
+      if (!is_true(c)) s.path.push_back(c);
+      return {std::move(s)};
+    }
+    case K::Chunk: case K::Pred: {
+      Chunk c;
+      c.name = a->kind == K::Pred ? "pred:" + a->name : a->name;
+      c.perm = a->perm;
+      auto value = [&](const Term& t, Sort sort) {
+        if (t->kind == Kind::Var && !reg_by_name(t->name) && !b.count(t->name)) {
+          Term v = fresh(t->name, sort);
+          b[t->name] = v;  // a pattern ?x: bind x to a fresh value
+          return v;
+        }
+        return subst(t, s, b);
+      };
+      for (const auto& k : a->args) c.keys.push_back(value(k, k->sort));
+      for (const auto& v : a->values) c.values.push_back(value(v, v->sort));
+      // Separation: a second full chunk at the same place is impossible, and
+      // distinct full chunks of a resource have distinct keys.
+      if (Heap::Bucket* bucket = s.heap.bucket(c.name)) {
+        for (const auto& [keys, other] : *bucket) {
+          if (keys == c.keys) {
+            if (Perm{1, 1} < other.perm + c.perm) return {};
+            for (std::size_t i = 0; i < c.values.size(); ++i) s.path.push_back(tb_.eq(other.values[i], c.values[i]));
+            continue;
+          }
+          bool literal = true;
+          for (std::size_t i = 0; i < keys.size(); ++i) literal = literal && is_lit(keys[i]) && is_lit(c.keys[i]);
+          if (literal || !(c.perm.full() || other.perm.full())) continue;
+          Term same = tb_.boolean(true);
+          for (std::size_t i = 0; i < keys.size(); ++i) same = tb_.and_(same, tb_.eq(keys[i], c.keys[i]));
+          s.path.push_back(tb_.not_(same));
+        }
+      }
+      if (s.start && s.fresh && c.name == "mem") s.start->memory.emplace_back(c.keys[0], c.values[0]);
+      s.heap.add(std::move(c));
+      return {std::move(s)};
+    }
+    case K::Sep: {
+      std::vector<SymState> states{std::move(s)};
+      for (const auto& part : a->parts) {
+        std::vector<SymState> next;
+        for (auto& st : states)
+          for (auto& r : produce(std::move(st), part, b)) next.push_back(std::move(r));
+        states = std::move(next);
+      }
+      return states;
+    }
+    case K::Exists: {
+      for (const auto& [v, sort] : a->vars) b[v] = fresh(v, sort);
+      return produce(std::move(s), a->body, b);
+    }
+    case K::Forall: {
+      std::vector<SymState> states{std::move(s)};
+      for (Word i = a->lo->value; i < a->hi->value; ++i) {
+        std::vector<SymState> next;
+        for (auto& st : states) {
+          Bindings inner = b;
+          inner[a->vars[0].first] = tb_.word(i);
+          for (auto& r : produce(std::move(st), a->body, inner)) next.push_back(std::move(r));
+        }
+        states = std::move(next);
+      }
+      return states;
+    }
+    case K::If: {
+      Term c = subst(a->cond, s, b);
+      std::vector<SymState> out;
+      if (!is_false(c)) {
+        SymState t = s;
+        if (!is_true(c)) t.path.push_back(c);
+        Bindings bt = b;
+        for (auto& r : produce(std::move(t), a->parts[0], bt)) out.push_back(std::move(r));
+      }
+      if (!is_true(c)) {
+        SymState e = std::move(s);
+        if (!is_false(c)) e.path.push_back(tb_.not_(c));
+        Bindings be = b;
+        for (auto& r : produce(std::move(e), a->parts[1], be)) out.push_back(std::move(r));
+      }
+      return out;
+    }
+  }
+  return {};
+}
+
+// Finds the chunks a reference can denote: by the exact keys first (no
+// solver), then the one chunk the path forces, and otherwise a case split
+// over every chunk whose keys may be equal (aliasing decided by Z3).
+std::vector<Executor::Match> Executor::match_chunk(SymState s, const std::string& name,
+                                                   const std::vector<Term>& keys, const Purpose& p,
+                                                   const std::string& missing_id, const std::string& missing_msg,
+                                                   const SourceLoc& clause) {
+  bool all_bound = true;
+  for (const auto& k : keys) all_bound = all_bound && k.valid();
+  if (all_bound)
+    if (Chunk* c = s.heap.find(name, keys)) {
+      std::vector<Term> found = c->keys;
+      std::vector<Match> out;
+      out.push_back(Match{std::move(s), std::move(found)});
+      return out;
+    }
+  struct Candidate {
+    std::vector<Term> keys;
+    Term same;
+  };
+  std::vector<Candidate> cands;
+  if (Heap::Bucket* bucket = s.heap.bucket(name)) {
+    for (const auto& [ks, c] : *bucket) {
+      Term same = tb_.boolean(true);
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        if (keys[i].valid()) same = tb_.and_(same, tb_.eq(ks[i], keys[i]));
+      if (!is_false(same)) cands.push_back({ks, same});
+    }
+  }
+  std::vector<Match> out;
+  Term none = tb_.boolean(true);
+  bool forced = false;
+  // One model of the path picks the chunk the reference most likely denotes;
+  // if the path forces that one, no other can be meant.
+  const Candidate* guess = cands.size() == 1 ? &cands[0] : nullptr;
+  if (cands.size() > 1) {
+    std::vector<Term> probes;
+    std::vector<Term> q = s.path;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      probes.push_back(keys[i].valid() ? fresh("key", keys[i]->sort) : Term());
+      if (keys[i].valid()) q.push_back(tb_.eq(probes[i], keys[i]));
+    }
+    auto model = solver_.check_sat(q, p.id + " (which chunk)");
+    ++result_.queries;
+    if (model.verdict == smt::Verdict::Valid) {
+      for (const auto& c : cands) {
+        bool all = true;
+        for (std::size_t i = 0; i < keys.size() && all; ++i) {
+          if (!keys[i].valid()) continue;
+          auto v = model.model.find(probes[i]->name);
+          all = is_lit(c.keys[i]) && v != model.model.end() && v->second.word == c.keys[i]->value;
+        }
+        if (all) {
+          guess = &c;
+          break;
+        }
+      }
+    }
+  }
+  if (guess &&
+      (is_true(guess->same) || prove(s, guess->same, p.id + " (which chunk)", p.at).verdict == smt::Verdict::Valid)) {
+    out.push_back(Match{s, guess->keys});
+    forced = true;
+  }
+  if (!forced) {
+    for (const auto& c : cands) {
+      none = tb_.and_(none, tb_.not_(c.same));
+      if (!feasible(s, c.same, p.id + " (may alias)", p.at)) continue;
+      SymState t = s;
+      t.path.push_back(c.same);
+      out.push_back(Match{std::move(t), c.keys});
+    }
+    if (feasible(s, none, p.id + " (no chunk)", p.at)) {
+      SymState bad = std::move(s);
+      if (!is_true(none)) bad.path.push_back(none);
+      report(bad, missing_id, missing_msg, p.at, clause, "required by this clause", nullptr, Term());
+    }
+  }
+  return out;
+}
+
+std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindings& b, const Purpose& p) {
+  using K = Assertion::Kind;
+  switch (a->kind) {
+    case K::Emp: return {std::move(s)};
+    case K::Pure: {
+      Term c = subst(a->cond, s, b);
+      std::map<std::string, Sort> vars;
+      collect_vars(c, vars);
+      for (const auto& [v, sort] : vars)
+        if (!v.empty() && v.find('#') == std::string::npos && v.find('.') == std::string::npos && !reg_by_name(v) &&
+            !b.count(v)) {
+          report(s, p.id + ".witness",
+                 fmt::format("{} needs a value for '{}', but nothing before this fact determines it; bind it with "
+                             "a pattern ('|-> ?{}') first",
+                             p.what, v, v),
+                 p.at, a->loc, "in this clause", nullptr, Term());
+          return {};
+        }
+      check(s, c, p.id + ".false",
+            fmt::format("{} may not hold: {}", p.what, a->text.empty() ? to_string(a->cond) : a->text), p.at, a->loc,
+            "this clause may be false");
+      return {std::move(s)};
+    }
+    case K::Chunk: case K::Pred: {
+      std::string name = a->kind == K::Pred ? "pred:" + a->name : a->name;
+      std::vector<Term> keys;
+      std::vector<std::string> key_binders;
+      for (const auto& k : a->args) {
+        bool binder = k->kind == Kind::Var && !reg_by_name(k->name) && !b.count(k->name);
+        keys.push_back(binder ? Term() : subst(k, s, b));
+        key_binders.push_back(binder ? k->name : "");
+      }
+      Chunk shown{name, {}, {}, a->perm};
+      for (const auto& k : keys) shown.keys.push_back(k.valid() ? k : tb_.var("_", Sort::Word));
+      std::string what = describe(shown);
+      what = what.substr(0, what.find(" |->"));
+      std::vector<SymState> out;
+      auto matches = match_chunk(std::move(s), name, keys, p, p.id + ".permission",
+                                 fmt::format("{} needs {}, which is not held here (not given by the precondition "
+                                             "or the invariant, or given away)",
+                                             p.what, what),
+                                 a->loc);
+      for (auto& [st, chunk_keys] : matches) {
+        Bindings bm = matches.size() == 1 ? std::move(b) : b;
+        Chunk& c = *st.heap.find(name, chunk_keys);
+        if (c.perm < a->perm) {
+          report(st, p.id + ".permission",
+                 fmt::format("{} needs permission {} of {}, but only {} is held", p.what, a->perm.str(), describe(c),
+                             c.perm.str()),
+                 p.at, a->loc, "required by this clause", nullptr, Term());
+          continue;
+        }
+        for (std::size_t i = 0; i < key_binders.size(); ++i)
+          if (!key_binders[i].empty()) bm[key_binders[i]] = c.keys[i];
+        std::vector<Term> chunk_values = c.values;
+        st.heap.take(name, chunk_keys, a->perm);
+        for (std::size_t i = 0; i < a->values.size(); ++i) {
+          const Term& v = a->values[i];
+          if (v->kind == Kind::Var && !reg_by_name(v->name) && !bm.count(v->name)) {
+            bm[v->name] = chunk_values[i];
+            continue;
+          }
+          Term want = subst(v, st, bm);
+          std::string place = describe(Chunk{name, chunk_keys, {chunk_values[i]}, Perm{1, 1}});
+          check(st, tb_.eq(chunk_values[i], want), p.id + ".value",
+                fmt::format("{} may not hold: {}, which may differ from {}", p.what, place, to_string(want)), p.at,
+                a->loc, "this clause may be false");
+        }
+        if (matches.size() == 1) b = std::move(bm);
+        out.push_back(std::move(st));
+      }
+      return out;
+    }
+    case K::Sep: {
+      std::vector<SymState> states{std::move(s)};
+      for (const auto& part : a->parts) {
+        std::vector<SymState> next;
+        for (auto& st : states)
+          for (auto& r : consume(std::move(st), part, b, p)) next.push_back(std::move(r));
+        states = std::move(next);
+      }
+      return states;
+    }
+    case K::Exists: {
+      Bindings inner = b;
+      for (const auto& [v, sort] : a->vars) inner.erase(v);
+      return consume(std::move(s), a->body, inner, p);
+    }
+    case K::Forall: {
+      std::vector<SymState> states{std::move(s)};
+      for (Word i = a->lo->value; i < a->hi->value; ++i) {
+        std::vector<SymState> next;
+        for (auto& st : states) {
+          Bindings inner = b;
+          inner[a->vars[0].first] = tb_.word(i);
+          for (auto& r : consume(std::move(st), a->body, inner, p)) next.push_back(std::move(r));
+        }
+        states = std::move(next);
+      }
+      return states;
+    }
+    case K::If: {
+      Term c = subst(a->cond, s, b);
+      std::vector<SymState> out;
+      if (!is_false(c) && feasible(s, c, p.id + " (if)", p.at)) {
+        SymState t = s;
+        if (!is_true(c)) t.path.push_back(c);
+        Bindings bt = b;
+        for (auto& r : consume(std::move(t), a->parts[0], bt, p)) out.push_back(std::move(r));
+      }
+      if (!is_true(c) && feasible(s, tb_.not_(c), p.id + " (else)", p.at)) {
+        SymState e = std::move(s);
+        if (!is_false(c)) e.path.push_back(tb_.not_(c));
+        Bindings be = b;
+        for (auto& r : consume(std::move(e), a->parts[1], be, p)) out.push_back(std::move(r));
+      }
+      return out;
+    }
+  }
+  return {};
+}
+
+// ---- execution --------------------------------------------------------------------
+
+SymState Executor::initial_state() {
+  SymState s;
+  s.pc = code_.base;
+  s.start = std::make_shared<RunStart>();
+  for (Reg r = 0; r < kRegCount; ++r) {
+    if (r == kPc) continue;
+    s.regs[r] = tb_.var(fmt::format("{}.{}", decl_.name, reg_name(r)), Sort::Word);
+    s.env["old." + reg_name(r)] = s.regs[r];
+  }
+  s.start->pc = s.pc;
+  s.start->regs = s.regs;
+  return s;
+}
+
+void Executor::run() {
+  SymState s = initial_state();
+  Bindings b = s.env;
+  std::vector<SymState> starts;
+  if (decl_.spec.requires_) starts = produce(std::move(s), decl_.spec.requires_, b);
+  else starts.push_back(std::move(s));
+  for (const auto& [k, v] : b) pre_env_[k] = v;
+  for (auto& st : starts) {
+    for (const auto& [k, v] : b) st.env[k] = v;
+    // The VM's access set is the declared one unless the precondition says otherwise.
+    if (!st.heap.find("access", {tb_.word(vm_)})) st.heap.add(declared_access());
+    work_.push_back(std::move(st));
+  }
+  while (!work_.empty()) {
+    SymState st = std::move(work_.back());
+    work_.pop_back();
+    std::size_t before = work_.size();
+    execute(std::move(st));
+    if (work_.size() == before) ++result_.paths;  // a path ended here
+  }
+}
+
+void Executor::execute(SymState s) {
+  while (true) {
+    if (s.pc < code_.base || s.pc - code_.base >= code_.instrs.size()) {
+      report(s, "fetch.outside",
+             fmt::format("the code may continue at address {}, outside the program of '{}' (the fetch fails or runs "
+                         "unknown words)",
+                         s.pc, decl_.name),
+             s.trace.empty() ? code_.loc : s.trace.back().loc, {}, {}, nullptr, Term());
+      return;
+    }
+    std::size_t index = s.pc - code_.base;
+    if (!ghost(s, index)) return;
+    s.fresh = false;
+    if (++s.steps > opts_.max_path_steps) {
+      report(s, "path.too_long",
+             fmt::format("a path runs for more than {} steps; a loop probably needs an invariant", opts_.max_path_steps),
+             loc_of(index), {}, {}, nullptr, Term());
+      return;
+    }
+    if (!fetch_ok(s, index)) return;
+    const Instr& i = code_.instrs[index];
+    s.trace.push_back(PathStep{s.pc, to_string(i), loc_of(index)});
+    switch (i.op) {
+      case Op::Bne: case Op::Br: case Op::Halt: case Op::Fail: case Op::Hvc:
+        step(s, i, index);
+        return;  // these end or split the path; step() queues what continues
+      default:
+        step(s, i, index);
+        if (s.path.empty() || !is_false(s.path.back())) break;
+        return;
+    }
+    if (s.dead) return;
+  }
+}
+
+bool Executor::ghost(SymState& s, std::size_t index) {
+  auto it = decl_.spec.ghost.find(index);
+  if (it == decl_.spec.ghost.end()) return true;
+  for (const auto& op : it->second) {
+    Purpose p;
+    p.at = op.loc;
+    p.clause = op.assertion ? op.assertion->loc : op.loc;
+    switch (op.kind) {
+      case GhostOp::Kind::Invariant: {
+        if (s.fresh && s.started_at == index) continue;  // this run starts from it
+        p.id = "invariant";
+        p.what = "the loop invariant";
+        Bindings b = s.env;
+        s.trace.push_back(PathStep{s.pc, "reaches the invariant", op.loc, true});
+        for (auto& rest : consume(s, op.assertion, b, p)) {
+          // An invariant that does not mention the VM's access set claims the declared one.
+          if (mentions_access(op.assertion, vm_)) continue;
+          Chunk want = declared_access();
+          Chunk* have = rest.heap.find("access", want.keys);
+          if (!have || !have->perm.full()) {
+            report(rest, "invariant.access",
+                   "the loop invariant does not mention the VM's access set, so it claims the declared one, but "
+                   "the code no longer holds it here",
+                   op.loc, {}, {}, nullptr, Term());
+            continue;
+          }
+          check(rest, tb_.eq(have->values[0], want.values[0]), "invariant.access",
+                "the loop invariant does not mention the VM's access set, so it claims the declared one, which "
+                "may have changed here",
+                op.loc);
+        }
+        start_from_invariant(index, op);
+        return false;
+      }
+      case GhostOp::Kind::Assert: {
+        p.id = "assert";
+        p.what = "the assertion";
+        Bindings b = s.env;
+        auto states = consume(s, op.assertion, b, p);
+        if (states.empty()) return false;
+        // An assertion that held is known from here on (its pure facts).
+        s.path = states.front().path;
+        break;
+      }
+      case GhostOp::Kind::Fold: case GhostOp::Kind::Unfold: {
+        bool fold = op.kind == GhostOp::Kind::Fold;
+        const Assertion& inst = *op.assertion;
+        const Predicate& pred = m_.predicates.at(inst.name);
+        p.id = fold ? "fold" : "unfold";
+        p.what = fmt::format("'{} {}'", fold ? "fold" : "unfold", inst.name);
+        Bindings outer = s.env;
+        Bindings body_env;
+        for (std::size_t k = 0; k < pred.params.size(); ++k)
+          body_env[pred.params[k].first] = subst(inst.args[k], s, outer);
+        std::vector<SymState> states;
+        if (fold) {
+          states = consume(s, pred.body, body_env, p);
+          if (states.empty()) return false;
+          s = std::move(states.front());
+          Bindings none = s.env;
+          auto produced = produce(std::move(s), op.assertion, none);
+          if (produced.empty()) return false;
+          s = std::move(produced.front());
+        } else {
+          Bindings b = s.env;
+          states = consume(s, op.assertion, b, p);
+          if (states.empty()) return false;
+          s = std::move(states.front());
+          auto produced = produce(std::move(s), pred.body, body_env);
+          if (produced.size() != 1) {
+            for (std::size_t k = 1; k < produced.size(); ++k) work_.push_back(std::move(produced[k]));
+            if (produced.empty()) return false;
+          }
+          s = std::move(produced.front());
+        }
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+void Executor::start_from_invariant(std::size_t index, const GhostOp& inv) {
+  if (!invariants_started_.insert(index).second) return;
+  // Every register is unknown at a cut point except what the invariant says.
+  SymState s;
+  s.pc = code_.base + index;
+  s.started_at = index;
+  s.start = std::make_shared<RunStart>();
+  std::string label = fmt::format("{}", s.pc);
+  for (const auto& l : m_.labels)
+    if (l.vm == vm_ && l.addr == s.pc) label = l.name;
+  for (Reg r = 0; r < kRegCount; ++r) {
+    if (r == kPc) continue;
+    s.regs[r] = tb_.var(fmt::format("{}.{}@{}", decl_.name, reg_name(r), label), Sort::Word);
+  }
+  // old(...) and the precondition's names keep their meaning.
+  s.env = pre_env_;
+  s.start->pc = s.pc;
+  s.start->regs = s.regs;
+  if (!mentions_access(inv.assertion, vm_)) s.heap.add(declared_access());
+  Bindings b = s.env;
+  for (auto& st : produce(std::move(s), inv.assertion, b)) {
+    for (const auto& [k, v] : b) st.env.emplace(k, v);
+    st.trace.push_back(PathStep{st.pc, "starts from the invariant", inv.loc, true});
+    work_.push_back(std::move(st));
+  }
+}
+
+Term Executor::access_set(SymState& s, std::size_t index) {
+  Chunk* c = s.heap.find("access", {tb_.word(vm_)});
+  if (!c) {
+    report(s, "access.permission",
+           fmt::format("'{}' no longer holds its access set here, so nothing shows it can access memory", decl_.name),
+           loc_of(index), {}, {}, nullptr, Term());
+    return Term();
+  }
+  return c->values[0];
+}
+
+bool Executor::fetch_ok(SymState& s, std::size_t index) {
+  Term set = access_set(s, index);
+  if (!set.valid()) return false;
+  Term page = tb_.page_of(tb_.word(s.pc));
+  Term ok = tb_.member(page, set);
+  if (decl_.tx) ok = tb_.and_(ok, tb_.ne(page, tb_.word(m_.pages[*decl_.tx].base)));
+  auto out = prove(s, ok, "fetch", loc_of(index));
+  if (out.verdict == smt::Verdict::Valid) return true;
+  s.trace.push_back(PathStep{s.pc, to_string(code_.instrs[index]), loc_of(index)});
+  report(s, "fetch.access",
+         fmt::format("'{}' may not be able to read its own code at {} (the fetch would fail: FailI)", decl_.name,
+                     s.pc),
+         loc_of(index), {}, {}, &out, ok);
+  return false;
+}
+
+bool Executor::data_access_ok(SymState& s, const Term& addr, bool write, std::size_t index) {
+  Term set = access_set(s, index);
+  if (!set.valid()) return false;
+  Term page = tb_.page_of(addr);
+  Term ok = tb_.member(page, set);
+  const auto& own = write ? decl_.rx : decl_.tx;
+  if (own) ok = tb_.and_(ok, tb_.ne(page, tb_.word(m_.pages[*own].base)));
+  std::string what = write ? "write" : "read";
+  return check(s, ok, write ? "str.fault" : "ldr.fault",
+               fmt::format("'{}' may {} address {}, which it cannot {} (no access{}): the VM would end in "
+                           "FailPageFaultI",
+                           to_string(code_.instrs[index]), what, to_string(addr), what,
+                           own ? (write ? ", or its own RX page" : ", or its own TX page") : ""),
+               loc_of(index));
+}
+
+void Executor::branch_to(SymState s, const Term& target, std::size_t index) {
+  auto t = concrete(s, target);
+  if (!t) {
+    report(s, "branch.target",
+           fmt::format("the target of '{}' is not determined on this path ({}); hvsl needs a known target",
+                       to_string(code_.instrs[index]), to_string(target)),
+           loc_of(index), {}, {}, nullptr, Term());
+    return;
+  }
+  s.pc = *t;
+  work_.push_back(std::move(s));
+}
+
+void Executor::step(SymState& s, const Instr& i, std::size_t index) {
+  auto& r = s.regs;
+  Word next = m_.profile->add(s.pc, 1);
+  switch (i.op) {
+    case Op::Nop: break;
+    case Op::MovImm: r[i.a] = tb_.word(i.imm); break;
+    case Op::MovReg: r[i.a] = r[i.b]; break;
+    case Op::Add: r[i.a] = tb_.add(r[i.a], r[i.b]); break;
+    case Op::Sub: r[i.a] = tb_.sub(r[i.a], r[i.b]); break;
+    case Op::Mult: r[i.a] = tb_.mul(r[i.a], tb_.word(i.imm)); break;
+    case Op::CmpImm: case Op::CmpReg: {
+      Term a = r[i.a], b = i.op == Op::CmpImm ? tb_.word(i.imm) : r[i.b];
+      r[kNz] = tb_.ite(tb_.lt(a, b), tb_.word(kNzLess), tb_.ite(tb_.lt(b, a), tb_.word(kNzGreater), tb_.word(kNzEqual)));
+      break;
+    }
+    case Op::Ldr: case Op::Str: {
+      data_access(std::move(s), i, index);
+      s.dead = true;  // the accesses queued their own states
+      return;
+    }
+    case Op::Bne: {
+      Term equal = tb_.eq(r[kNz], tb_.word(kNzEqual));
+      Term target = r[i.a];
+      if (!is_false(equal) && feasible(s, equal, "bne not taken", loc_of(index))) {
+        SymState fall = s;
+        if (!is_true(equal)) fall.path.push_back(equal);
+        fall.trace.back().text += " (not taken)";
+        fall.pc = next;
+        work_.push_back(std::move(fall));
+      }
+      if (!is_true(equal) && feasible(s, tb_.not_(equal), "bne taken", loc_of(index))) {
+        SymState taken = std::move(s);
+        if (!is_false(equal)) taken.path.push_back(tb_.not_(equal));
+        taken.trace.back().text += " (taken)";
+        branch_to(std::move(taken), target, index);
+      }
+      return;
+    }
+    case Op::Br: {
+      Term target = r[i.a];  // copied: `r` refers into `s`, which is moved
+      branch_to(std::move(s), target, index);
+      return;
+    }
+    case Op::Halt: at_halt(s, index); return;
+    case Op::Fail:
+      report(s, "fail.reached", "the code can reach 'fail' (the VM would end in FailI)", loc_of(index),
+             decl_.spec.ensures ? decl_.spec.ensures->loc : SourceLoc{}, "the postcondition allows no failure",
+             nullptr, Term());
+      return;
+    case Op::Hvc: hypercall(s, index); return;
+  }
+  s.pc = next;
+}
+
+// ldr and str: the access check, then the memory chunk (maybe a case split
+// over the chunks a symbolic address can denote), then the effect.
+void Executor::data_access(SymState s, const Instr& i, std::size_t index) {
+  bool write = i.op == Op::Str;
+  Term addr = s.regs[i.b];
+  if (!data_access_ok(s, addr, write, index)) return;
+  Purpose p{write ? "str" : "ldr", fmt::format("'{}'", to_string(i)), loc_of(index), {}};
+  auto matches = match_chunk(std::move(s), "mem", {addr}, p, "mem.permission",
+                             fmt::format("'{}' {} mem[{}], which the code does not {} (add 'mem[...] |-> ...' to "
+                                         "the precondition or the loop invariant)",
+                                         to_string(i), write ? "writes" : "reads", to_string(addr),
+                                         write ? "own" : "hold"),
+                             {});
+  for (auto& [st, keys] : matches) {
+    Chunk& c = *st.heap.find("mem", keys);
+    if (write && !c.perm.full()) {
+      report(st, "mem.permission",
+             fmt::format("'{}' writes {}, but the code holds only {} of it (a write needs all of it)", to_string(i),
+                         describe(c), c.perm.str()),
+             loc_of(index), {}, {}, nullptr, Term());
+      continue;
+    }
+    if (write) c.values[0] = st.regs[i.a];
+    else st.regs[i.a] = c.values[0];
+    st.pc = m_.profile->add(st.pc, 1);
+    work_.push_back(std::move(st));
+  }
+}
+
+void Executor::at_halt(SymState& s, std::size_t index) {
+  const Postcondition& post = *decl_.spec.ensures;
+  if (post.never_terminates) {
+    report(s, "never_terminates.halts",
+           "the code can halt, but its postcondition says it never terminates", loc_of(index), post.loc,
+           "the postcondition is here", nullptr, Term());
+    return;
+  }
+  if (!post.assertion) return;
+  Purpose p{"postcondition", "the postcondition", loc_of(index), post.loc};
+  Bindings b = s.env;
+  consume(std::move(s), post.assertion, b, p);
+}
+
+void Executor::hypercall(SymState& s, std::size_t index) {
+  Term r0 = s.regs[0];
+  std::vector<const HvcSpec*> candidates;
+  Term none = tb_.boolean(true);
+  for (const auto& spec : hvc_) {
+    Term is = tb_.eq(r0, tb_.word(spec.id));
+    none = tb_.and_(none, tb_.not_(is));
+    if (!is_false(is) && feasible(s, is, "hvc " + spec.name, loc_of(index))) candidates.push_back(&spec);
+  }
+  if (!is_false(none) && feasible(s, none, "hvc without spec", loc_of(index))) {
+    SymState bad = s;
+    if (!is_true(none)) bad.path.push_back(none);
+    std::string value = is_lit(r0) ? fmt::format("{}", r0->value) : to_string(r0);
+    report(bad, "hvc.no_spec",
+           fmt::format("'hvc' with r0 = {}: no hypercall spec has this function id", value), loc_of(index), {}, {},
+           nullptr, Term());
+  }
+  for (const HvcSpec* spec : candidates) {
+    for (const auto& outcome : spec->outcomes) {
+      SymState t = s;
+      Term is = tb_.eq(r0, tb_.word(spec->id));
+      if (!is_true(is)) t.path.push_back(is);
+      t.trace.back().text += fmt::format(" ({}: {})", spec->name, outcome.name);
+      Purpose p{"hvc.requires", fmt::format("the precondition of {} ({})", spec->name, outcome.name),
+                loc_of(index), {}};
+      Bindings b;
+      for (Reg r = 0; r < kGeneralRegs; ++r) b["old." + reg_name(r)] = t.regs[r];
+      // Pure facts of an outcome's precondition select it; the rest is consumed.
+      std::vector<AssertionPtr> parts;
+      if (outcome.requires_ && outcome.requires_->kind == Assertion::Kind::Sep) parts = outcome.requires_->parts;
+      else if (outcome.requires_) parts = {outcome.requires_};
+      auto spatial = std::make_shared<Assertion>();
+      spatial->kind = Assertion::Kind::Sep;
+      Term guard = tb_.boolean(true);
+      for (const auto& part : parts) {
+        if (part->kind == Assertion::Kind::Pure) guard = tb_.and_(guard, subst(part->cond, t, b));
+        else spatial->parts.push_back(part);
+      }
+      if (!feasible(t, guard, "hvc outcome " + outcome.name, loc_of(index))) continue;
+      if (!is_true(guard)) t.path.push_back(guard);
+      for (auto& after : consume(std::move(t), spatial, b, p)) {
+        for (Reg w : outcome.writes) after.regs[w] = fresh(fmt::format("{}.{}", decl_.name, reg_name(w)), Sort::Word);
+        for (auto& done : produce(std::move(after), outcome.ensures, b)) {
+          done.pc = m_.profile->add(done.pc, 1);
+          work_.push_back(std::move(done));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace hvsl

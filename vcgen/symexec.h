@@ -1,0 +1,114 @@
+#pragma once
+// Internal to vcgen/: the symbolic state and the executor of one VM's code.
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "vcgen/heap.h"
+#include "vcgen/verifier.h"
+
+namespace hvsl {
+
+// Where a symbolic run started, so a counterexample can be replayed from a
+// concrete state: the pc, the registers and the memory the run was given.
+struct RunStart {
+  Word pc = 0;
+  std::array<Term, kRegCount> regs;
+  std::vector<std::pair<Term, Term>> memory;  // address, value
+};
+
+struct SymState {
+  Word pc = 0;
+  std::array<Term, kRegCount> regs;
+  std::vector<Term> path;              // the path condition, as conjuncts
+  Heap heap;
+  std::map<std::string, Term> env;     // logical variables and old.rN
+  std::vector<PathStep> trace;
+  std::size_t steps = 0;
+  std::optional<std::size_t> started_at;  // this run starts at the invariant before this instruction
+  bool fresh = true;                      // no instruction executed yet in this run
+  bool dead = false;                      // the path ended in a failure
+  std::shared_ptr<RunStart> start;
+};
+
+using Bindings = std::map<std::string, Term>;
+
+// What a consumption is for, to word its failures.
+struct Purpose {
+  std::string id;        // failure id prefix: "postcondition", "invariant", "assert", ...
+  std::string what;      // "the postcondition", "the loop invariant", ...
+  SourceLoc at;          // the program point
+  SourceLoc clause;      // the spec clause
+};
+
+class Executor {
+ public:
+  Executor(const Machine& m, VmId vm, const HvcSpecTable& hvc, const VerifyOptions& opts, smt::Solver& solver,
+           BlockResult& result);
+  void run();
+
+ private:
+  const Machine& m_;
+  VmId vm_;
+  const VmDecl& decl_;
+  const CodeBlock& code_;
+  const HvcSpecTable& hvc_;
+  const VerifyOptions& opts_;
+  smt::Solver& solver_;
+  BlockResult& result_;
+  TermBuilder tb_;
+  unsigned fresh_counter_ = 0;
+  std::vector<SymState> work_;
+  std::set<std::size_t> invariants_started_;
+  std::set<std::pair<std::string, std::string>> reported_;  // (id, location) already reported
+  std::map<std::string, Term> pre_env_;  // old.rN and the precondition's names
+
+  // terms
+  Term fresh(const std::string& base, Sort s);
+  Term subst(const Term& t, const SymState& s, const Bindings& b);
+  std::optional<Word> concrete(SymState& s, const Term& t);
+
+  // solver
+  smt::Outcome prove(const SymState& s, const Term& goal, const std::string& purpose, const SourceLoc& loc);
+  bool feasible(const SymState& s, const Term& extra, const std::string& purpose, const SourceLoc& loc);
+  // Proves goal or reports a failure; returns whether it was proved.
+  bool check(SymState& s, const Term& goal, const std::string& id, const std::string& message, const SourceLoc& loc,
+             const SourceLoc& related = {}, const std::string& note = {});
+  void report(const SymState& s, const std::string& id, const std::string& message, const SourceLoc& loc,
+              const SourceLoc& related, const std::string& note, const smt::Outcome* outcome, const Term& goal);
+
+  // assertions
+  std::vector<SymState> produce(SymState s, const AssertionPtr& a, Bindings& b);
+  std::vector<SymState> consume(SymState s, const AssertionPtr& a, Bindings& b, const Purpose& p);
+  // The chunks a (possibly symbolic) reference can denote: one state per
+  // feasible candidate, its path extended with "the keys are equal", and
+  // the candidate's keys. Reports a missing resource where no chunk fits.
+  struct Match {
+    SymState state;
+    std::vector<Term> keys;
+  };
+  std::vector<Match> match_chunk(SymState s, const std::string& name, const std::vector<Term>& keys,
+                                 const Purpose& p, const std::string& missing_id, const std::string& missing_msg,
+                                 const SourceLoc& clause);
+
+  // execution
+  SymState initial_state();
+  void execute(SymState s);
+  bool ghost(SymState& s, std::size_t index);  // false: the path ends here
+  void step(SymState& s, const Instr& i, std::size_t index);
+  bool fetch_ok(SymState& s, std::size_t index);
+  bool data_access_ok(SymState& s, const Term& addr, bool write, std::size_t index);
+  void hypercall(SymState& s, std::size_t index);
+  void at_halt(SymState& s, std::size_t index);
+  void start_from_invariant(std::size_t index, const GhostOp& inv);
+  Term access_set(SymState& s, std::size_t index);
+  Chunk declared_access() const;
+  void branch_to(SymState s, const Term& target, std::size_t index);
+  void data_access(SymState s, const Instr& i, std::size_t index);
+  SourceLoc loc_of(std::size_t index) const;
+};
+
+}  // namespace hvsl

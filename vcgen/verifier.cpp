@@ -1,0 +1,49 @@
+#include "vcgen/verifier.h"
+
+#include <chrono>
+
+#include "vcgen/symexec.h"
+
+namespace hvsl {
+
+std::string_view name(Verdict v) {
+  switch (v) {
+    case Verdict::Verified: return "verified";
+    case Verdict::Failed: return "failed";
+    case Verdict::Inconclusive: return "inconclusive";
+  }
+  return "?";
+}
+
+BlockResult verify_vm(const Machine& m, VmId vm, const HvcSpecTable& hvc, const VerifyOptions& opts,
+                      smt::Solver& solver) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto z0 = solver.stats().time;
+  BlockResult r;
+  r.vm = m.vms[vm].name;
+  r.loc = m.vms[vm].loc;
+  Executor(m, vm, hvc, opts, solver, r).run();
+  bool failed = false, unknown = false;
+  for (const auto& f : r.failures) (f.inconclusive ? unknown : failed) = true;
+  // A failure outranks an undecided query; only a block with neither is verified.
+  r.verdict = failed ? Verdict::Failed : unknown ? Verdict::Inconclusive : Verdict::Verified;
+  r.total_time = std::chrono::steady_clock::now() - t0;
+  r.solver_time = solver.stats().time - z0;
+  return r;
+}
+
+std::vector<BlockResult> verify_machine(const Machine& m, const HvcSpecTable& hvc, const VerifyOptions& opts,
+                                        smt::Stats* stats) {
+  smt::Solver solver(*m.profile, opts.smt);
+  std::vector<BlockResult> out;
+  for (VmId v = 0; v < m.vms.size(); ++v) {
+    const VmDecl& d = m.vms[v];
+    if (!d.known || !d.code || !d.spec.ensures) continue;
+    if (!opts.only.empty() && std::find(opts.only.begin(), opts.only.end(), d.name) == opts.only.end()) continue;
+    out.push_back(verify_vm(m, v, hvc, opts, solver));
+  }
+  if (stats) *stats = solver.stats();
+  return out;
+}
+
+}  // namespace hvsl
