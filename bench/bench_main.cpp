@@ -1,16 +1,23 @@
-// hvsl_bench: how fast the reference interpreter runs and how fast the
-// frontend reads a large file. Not a test: the figures depend on the machine
-// and its load, so each measurement is repeated and reported as median, min
-// and max. docs/benchmarks.md says how to run it and what was measured.
+// hvsl_bench: how fast the reference interpreter runs, how fast the
+// frontend reads a large file and how fast the verifier verifies generated
+// programs. Not a test: the figures depend on the machine and its load, so
+// each measurement is repeated and reported as medians.
+// docs/benchmarks.md says how to run it and what was measured.
 //
-//   hvsl_bench [--runs N] [--quick] [--emit FILE]
+//   hvsl_bench [--runs N] [--quick] [--only GROUP] [--emit FILE] [--emit-verify DIR]
 //
 // Rows:
 //  - interpreter <profile>: Interpreter::run on a counter loop (sub/cmp/bne
 //    in an inner loop, inside an outer loop); instructions per second.
 //  - parse_machine arm64: parse_machine (X3 parse + lowering and every
 //    semantic check) on a generated file of 100,000 instructions.
+//  - verify straight-line <profile>: verify_machine on generated programs
+//    of 100, 1,000 and 10,000 instructions (10 VMs), owned loads and stores
+//    at literal addresses, register arithmetic, exact postconditions; total
+//    time, time in Z3, the tool's own time, queries.
+//  - verify copy loop <profile>: the same for the tutorial's copy loop.
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cerrno>
@@ -31,6 +38,8 @@
 
 #include "frontend/parser.h"
 #include "logic/interpreter.h"
+#include "smt/solver.h"
+#include "vcgen/verifier.h"
 
 #ifndef HVSL_BENCH_BUILD_TYPE
 #define HVSL_BENCH_BUILD_TYPE "unknown"
@@ -48,16 +57,21 @@ struct Options {
   bool runs_given = false;
   bool quick = false;
   std::string emit;  // --emit FILE: write the parser's input there and stop
+  std::string emit_verify;  // --emit-verify DIR: write the verifier's inputs there and stop
+  std::string only;         // --only GROUP: interpreter, parse or verify
 };
 
 void usage(std::FILE* to) {
   std::fputs(
-      "usage: hvsl_bench [--runs N] [--quick] [--emit FILE]\n"
+      "usage: hvsl_bench [--runs N] [--quick] [--only GROUP] [--emit FILE] [--emit-verify DIR]\n"
       "  --runs N   measured runs per row (default 7; 3 with --quick); one extra\n"
       "             warm-up run per row is not counted\n"
       "  --quick    small workloads, for a fast smoke run (figures not comparable)\n"
+      "  --only G   run only one group of rows: interpreter, parse or verify\n"
       "  --emit F   write the generated parser input to F (with --quick: the small\n"
-      "             one) and exit, e.g. to run 'hvsl check F' or a profiler on it\n",
+      "             one) and exit, e.g. to run 'hvsl check F' or a profiler on it\n"
+      "  --emit-verify D  write the generated verifier inputs into directory D (it\n"
+      "             must exist) and exit, e.g. to run 'hvsl verify --stats' on them\n",
       to);
 }
 
@@ -93,6 +107,22 @@ std::optional<Options> parse_options(int argc, char** argv) {
         return std::nullopt;
       }
       o.emit = argv[++i];
+    } else if (a == "--emit-verify") {
+      if (i + 1 >= argc) {
+        std::fputs("hvsl_bench: --emit-verify needs a directory\n", stderr);
+        return std::nullopt;
+      }
+      o.emit_verify = argv[++i];
+    } else if (a == "--only") {
+      if (i + 1 >= argc) {
+        std::fputs("hvsl_bench: --only needs a group: interpreter, parse or verify\n", stderr);
+        return std::nullopt;
+      }
+      o.only = argv[++i];
+      if (o.only != "interpreter" && o.only != "parse" && o.only != "verify") {
+        std::fprintf(stderr, "hvsl_bench: --only wants interpreter, parse or verify, not '%s'\n", o.only.c_str());
+        return std::nullopt;
+      }
     } else if (a == "--help" || a == "-h") {
       usage(stdout);
       std::exit(0);
@@ -402,6 +432,373 @@ Row bench_parser(std::size_t vms, std::size_t per_vm, int runs, Generated& g) {
   return row;
 }
 
+// ---- verifier ------------------------------------------------------------------
+
+// Straight-line programs for the verifier: `vms` known VMs, each with its own
+// code page holding `per_vm` instructions (the last is `halt`) and a data
+// page whose first kWords words it owns by explicit points-to. The code
+// works at literal addresses: read-modify-write of a word (mov, ldr, add or
+// sub, str), swaps of two words, loads into temporaries, add/sub into the
+// accumulators r20..r23, mult by 2 or 3, small constants, register copies
+// and cmp. The postcondition gives every owned word and r20..r23 at the halt
+// as a linear combination of the initial words (a0..a7) and
+// old(r20)..old(r23). The generator tracks those combinations exactly and
+// only emits operations that cannot saturate (vmsl) or go below zero given
+// the precondition's bounds (every input <= kBound), so the same program is
+// correct in both profiles and the postcondition is exact. The verifier has
+// to prove each of the 12 equations per VM that does not hold syntactically
+// with Z3 (the addresses are literal, so loads and stores need no query).
+constexpr std::size_t kWords = 8, kInRegs = 4, kInputs = kWords + kInRegs;
+constexpr Reg kFirstInReg = 20;
+constexpr std::uint64_t kBound = 1000, kLimit = 900'000;  // kLimit < vmsl's largest word and immediate
+
+struct Lin {
+  std::array<std::uint64_t, kInputs> c{};
+  std::uint64_t k = 0;
+  std::uint64_t bound() const {
+    std::uint64_t b = k;
+    for (auto x : c) b += x * kBound;
+    return b;
+  }
+  bool dominates(const Lin& o) const {  // this - o >= 0 for every input
+    if (o.k > k) return false;
+    for (std::size_t i = 0; i < kInputs; ++i)
+      if (o.c[i] > c[i]) return false;
+    return true;
+  }
+};
+
+std::string input_name(std::size_t i) {
+  return i < kWords ? fmt::format("a{}", i) : fmt::format("old(r{})", kFirstInReg + (i - kWords));
+}
+
+std::string render(const Lin& l, std::uint64_t extra = 0) {
+  std::string s;
+  for (std::size_t i = 0; i < kInputs; ++i) {
+    if (!l.c[i]) continue;
+    if (!s.empty()) s += " + ";
+    s += l.c[i] == 1 ? input_name(i) : fmt::format("{} * {}", input_name(i), l.c[i]);
+  }
+  std::uint64_t k = l.k + extra;
+  if (k || s.empty()) s += s.empty() ? fmt::format("{}", k) : fmt::format(" + {}", k);
+  return s;
+}
+
+struct VerifyInput {
+  std::string name;  // row label
+  std::string text;
+  std::size_t vms = 0, instructions = 0;
+};
+
+// Page k (0: code, 1: data) of VM v.
+Word sl_page(std::string_view profile, std::size_t v, int k) {
+  return profile == "arm64" ? Word(0x10'0000) + Word(v * 2 + std::size_t(k)) * 4096
+                            : Word(1000) + Word(v * 2 + std::size_t(k)) * 1000;
+}
+
+// wrong_post: the last VM's postcondition claims mem[data + 0] is one more
+// than it is (a check that the postcondition is really checked).
+VerifyInput generate_straight_line(std::string_view profile, std::size_t vms, std::size_t per_vm,
+                                   bool wrong_post = false) {
+  const Word page_size = profile == "arm64" ? 4096 : 1000;
+  if (per_vm < 2 || per_vm > page_size) die("generate_straight_line: a program must fit in one page");
+  VerifyInput in;
+  in.vms = vms;
+  in.instructions = vms * per_vm;
+  in.name = fmt::format("verify straight-line {} ({} x {})", profile, vms, per_vm);
+  std::string& s = in.text;
+  auto out = std::back_inserter(s);
+  Rng rng(0x76657269 + per_vm);  // "veri"
+  fmt::format_to(out, "// Generated by hvsl_bench: {} straight-line VMs x {} instructions.\nprofile {}\n\n", vms,
+                 per_vm, profile);
+  for (std::size_t v = 0; v < vms; ++v) {
+    fmt::format_to(out, "page code_{0} at {1} owner vm_{0} exclusive access {{vm_{0}}}\n", v, sl_page(profile, v, 0));
+    fmt::format_to(out, "page data_{0} at {1} owner vm_{0} exclusive access {{vm_{0}}}\n", v, sl_page(profile, v, 1));
+  }
+  s += "\n";
+  for (std::size_t v = 0; v < vms; ++v) {
+    std::array<std::optional<Lin>, kRegCount> reg;  // nullopt: unknown or an address
+    std::array<Lin, kWords> mem;
+    for (std::size_t k = 0; k < kWords; ++k) mem[k].c[k] = 1;
+    for (std::size_t r = 0; r < kInRegs; ++r) {
+      Lin in;
+      in.c[kWords + r] = 1;
+      reg[kFirstInReg + r] = in;
+    }
+    std::vector<std::string> code;
+    // r1..r19 are scratch (addresses and temporaries); r20..r23 are the
+    // accumulators the postcondition names. Memory changes only by
+    // read-modify-write and swaps, and the accumulators only by add and sub,
+    // so the initial values stay in play to the end.
+    auto temp = [&] { return Reg(1 + rng.below(kFirstInReg - 1)); };
+    auto acc = [&] { return Reg(kFirstInReg + rng.below(kInRegs)); };
+    auto known = [&](Reg r) { return reg[r].has_value(); };
+    auto plus = [](Lin x, const Lin& y) {
+      for (std::size_t i = 0; i < kInputs; ++i) x.c[i] += y.c[i];
+      x.k += y.k;
+      return x;
+    };
+    auto minus = [](Lin x, const Lin& y) {
+      for (std::size_t i = 0; i < kInputs; ++i) x.c[i] -= y.c[i];
+      x.k -= y.k;
+      return x;
+    };
+    // A register, other than those in `not_`, holding a non-zero value that
+    // `from` dominates (so from - it cannot go below zero); 0 if none.
+    auto dominated = [&](const Lin& from, std::initializer_list<Reg> not_) -> Reg {
+      unsigned start = rng.below(kFirstInReg + kInRegs);
+      for (unsigned j = 0; j < kFirstInReg + kInRegs - 1; ++j) {
+        Reg r = Reg(1 + (start + j) % (kFirstInReg + kInRegs - 1));
+        if (std::find(not_.begin(), not_.end(), r) != not_.end() || !known(r) || reg[r]->bound() == 0) continue;
+        if (from.dominates(*reg[r])) return r;
+      }
+      return 0;
+    };
+    auto distinct = [](std::initializer_list<Reg> rs) {
+      for (auto i = rs.begin(); i != rs.end(); ++i)
+        for (auto j = i + 1; j != rs.end(); ++j)
+          if (*i == *j) return false;
+      return true;
+    };
+    while (code.size() + 1 < per_vm) {
+      const std::size_t room = per_vm - 1 - code.size();  // instructions left before the halt
+      unsigned w = rng.below(100);
+      if (w < 35 && room >= 4) {  // mem[k] += src, or -= where += would grow too much
+        Reg a = temp(), t = temp(), src = rng.below(2) ? acc() : temp();
+        std::size_t k = rng.below(kWords);
+        if (!distinct({a, t, src}) || !known(src)) continue;
+        bool add = plus(mem[k], *reg[src]).bound() <= kLimit && rng.below(4) != 0;
+        if (!add) {
+          src = dominated(mem[k], {a, t});
+          if (!src) continue;
+        }
+        code.push_back(fmt::format("mov r{}, data_{} + {}", a, v, k));
+        code.push_back(fmt::format("ldr r{}, r{}", t, a));
+        code.push_back(fmt::format("{} r{}, r{}", add ? "add" : "sub", t, src));
+        code.push_back(fmt::format("str r{}, r{}", t, a));
+        mem[k] = add ? plus(mem[k], *reg[src]) : minus(mem[k], *reg[src]);
+        reg[t] = mem[k];
+        reg[a].reset();
+      } else if (w < 42 && room >= 6) {  // swap two words
+        Reg a = temp(), b = temp(), x = temp(), y = temp();
+        std::size_t k = rng.below(kWords), j = rng.below(kWords);
+        if (!distinct({a, b, x, y}) || k == j) continue;
+        code.push_back(fmt::format("mov r{}, data_{} + {}", a, v, k));
+        code.push_back(fmt::format("ldr r{}, r{}", x, a));
+        code.push_back(fmt::format("mov r{}, data_{} + {}", b, v, j));
+        code.push_back(fmt::format("ldr r{}, r{}", y, b));
+        code.push_back(fmt::format("str r{}, r{}", x, b));
+        code.push_back(fmt::format("str r{}, r{}", y, a));
+        std::swap(mem[k], mem[j]);
+        reg[x] = mem[j];
+        reg[y] = mem[k];
+        reg[a].reset();
+        reg[b].reset();
+      } else if (w < 60 && room >= 2) {  // load a word into a temporary
+        Reg a = temp(), t = temp();
+        std::size_t k = rng.below(kWords);
+        if (a == t) continue;
+        code.push_back(fmt::format("mov r{}, data_{} + {}", a, v, k));
+        code.push_back(fmt::format("ldr r{}, r{}", t, a));
+        reg[a].reset();
+        reg[t] = mem[k];
+      } else if (w < 80) {  // accumulator += or -= a register
+        Reg x = rng.below(3) ? acc() : temp(), y = rng.below(2) ? temp() : acc();
+        if (x == y || !known(x) || !known(y)) continue;
+        bool add = plus(*reg[x], *reg[y]).bound() <= kLimit && rng.below(3) != 0;
+        if (!add) {
+          y = dominated(*reg[x], {x});
+          if (!y) continue;
+        }
+        code.push_back(fmt::format("{} r{}, r{}", add ? "add" : "sub", x, y));
+        reg[x] = add ? plus(*reg[x], *reg[y]) : minus(*reg[x], *reg[y]);
+      } else if (w < 86) {  // scale a temporary
+        Reg x = temp();
+        std::uint64_t f = 2 + rng.below(2);
+        if (!known(x) || reg[x]->bound() * f > kLimit) continue;
+        Lin p = *reg[x];
+        for (auto& c : p.c) c *= f;
+        p.k *= f;
+        code.push_back(fmt::format("mult r{}, {}", x, f));
+        reg[x] = p;
+      } else if (w < 91) {  // a constant into a temporary
+        Reg x = temp();
+        Lin c;
+        c.k = 1 + rng.below(99);
+        code.push_back(fmt::format("mov r{}, {}", x, c.k));
+        reg[x] = c;
+      } else if (w < 95) {  // copy into a temporary
+        Reg x = temp(), y = rng.below(2) ? temp() : acc();
+        if (x == y || !known(y)) continue;
+        code.push_back(fmt::format("mov r{}, r{}", x, y));
+        reg[x] = reg[y];
+      } else {  // cmp: sets nz, which the postcondition does not mention
+        Reg x = temp(), y = acc();
+        code.push_back(fmt::format("cmp r{}, r{}", x, y));
+      }
+    }
+    code.push_back("halt");
+
+    fmt::format_to(out, "vm vm_{} known {{\n  requires ", v);
+    for (std::size_t k = 0; k < kWords; ++k) fmt::format_to(out, "mem[data_{} + {}] |-> ?a{} &*& ", v, k, k);
+    for (std::size_t i = 0; i < kInputs; ++i)
+      fmt::format_to(out, "{} <= {}{}", i < kWords ? input_name(i) : fmt::format("r{}", kFirstInReg + i - kWords),
+                     kBound, i + 1 < kInputs ? " &*& " : "\n");
+    s += "  ensures ";
+    for (std::size_t k = 0; k < kWords; ++k)
+      fmt::format_to(out, "mem[data_{} + {}] |-> {} &*&\n          ", v, k,
+                     render(mem[k], wrong_post && v + 1 == vms && k == 0 ? 1 : 0));
+    for (std::size_t r = 0; r < kInRegs; ++r)
+      fmt::format_to(out, "r{} == {}{}", kFirstInReg + r, render(*reg[kFirstInReg + r]),
+                     r + 1 < kInRegs ? " &*&\n          " : "\n");
+    fmt::format_to(out, "  code at code_{} {{\n", v);
+    for (const auto& c : code) fmt::format_to(out, "    {}\n", c);
+    s += "  }\n}\n\n";
+  }
+  return in;
+}
+
+// VMSL's copy loop (examples/tutorial/04_copy_loop.hvsl) over n words: one
+// VM, a loop invariant with a forall over the buffers. Symbolic addresses,
+// so every ldr/str is a case split over the chunks it may denote.
+VerifyInput generate_copy_loop(std::string_view profile, Word n) {
+  VerifyInput in;
+  in.vms = 1;
+  in.name = fmt::format("verify copy loop {} ({} words)", profile, n);
+  const bool arm = profile == "arm64";
+  in.text = fmt::format(R"(// Generated by hvsl_bench: the copy loop of examples/tutorial/04_copy_loop.hvsl, n = {1}.
+profile {0}
+page prog0 at {2} owner vm0 exclusive access {{vm0}}
+page bufs  at {3} owner vm0 exclusive access {{vm0}}
+
+const n = {1}
+const src = bufs
+const dst = bufs + {4}
+
+vm vm0 {{
+  requires forall i in 0 .. n {{ mem[src + i] |-> _ &*& mem[dst + i] |-> _ }}
+  ensures forall i in 0 .. n {{ mem[src + i] |-> ?a &*& mem[dst + i] |-> a }}
+  code at prog0 {{
+    mov r0, 1
+    mov r5, n
+    mov r6, loop
+    mov r7, done
+    mov r8, body
+  loop:
+    invariant r0 == 1 &*& r5 <= n &*& r6 == loop &*& r7 == done &*& r8 == body &*&
+              forall i in 0 .. n {{ mem[src + i] |-> ?a &*& mem[dst + i] |-> ?b &*& (i >= r5 ==> b == a) }}
+    cmp r5, 0
+    bne r8
+    br r7
+  body:
+    mov r1, src
+    add r1, r5
+    sub r1, r0
+    ldr r2, r1
+    mov r1, dst
+    add r1, r5
+    sub r1, r0
+    str r2, r1
+    sub r5, r0
+    br r6
+  done:
+    halt
+  }}
+}}
+)",
+                        profile, n, arm ? 4096 : 1000, arm ? 8192 : 2000, arm ? 2048 : 500);
+  in.instructions = 19;
+  return in;
+}
+
+struct VerifyRun {
+  double total = 0, z3 = 0;  // seconds
+  std::size_t queries = 0, paths = 0, blocks = 0;
+};
+
+struct VerifyRow {
+  std::string what;
+  std::size_t instructions = 0;
+  std::vector<VerifyRun> runs;
+  double total() const { return median_of(&VerifyRun::total); }
+  double z3() const { return median_of(&VerifyRun::z3); }
+  double own() const {  // the median of the per-run differences
+    std::vector<double> v;
+    for (const auto& r : runs) v.push_back(r.total - r.z3);
+    return median(v);
+  }
+  double median_of(double VerifyRun::*f) const {
+    std::vector<double> v;
+    for (const auto& r : runs) v.push_back(r.*f);
+    return median(v);
+  }
+};
+
+std::string first_failure(const std::vector<BlockResult>& rs) {
+  for (const auto& r : rs)
+    for (const auto& f : r.failures) return fmt::format("{}: {} ({}) at line {}", r.vm, f.message, f.id, f.loc.line);
+  return "no failure recorded";
+}
+
+// verify_machine with an empty hypercall table and default options; the
+// time is the wall-clock time of that call (it creates the Z3 context).
+VerifyRun verify_once(const Machine& m, const VerifyInput& in, bool expect_verified) {
+  HvcSpecTable hvc;
+  VerifyOptions opts;
+  smt::Stats stats;
+  auto t0 = Clock::now();
+  std::vector<BlockResult> rs = verify_machine(m, hvc, opts, &stats);
+  auto t1 = Clock::now();
+  VerifyRun run;
+  run.total = seconds_between(t0, t1);
+  run.z3 = std::chrono::duration<double>(stats.time).count();
+  run.queries = stats.queries;
+  run.blocks = rs.size();
+  std::chrono::nanoseconds block_z3{0};
+  std::size_t block_queries = 0;
+  bool all_verified = rs.size() == in.vms;
+  for (const auto& r : rs) {
+    run.paths += r.paths;
+    block_z3 += r.solver_time;
+    block_queries += r.queries;
+    all_verified = all_verified && r.verdict == Verdict::Verified;
+  }
+  if (expect_verified && !all_verified)
+    die(fmt::format("{}: {} of {} blocks, not all verified: {}", in.name, rs.size(), in.vms, first_failure(rs)));
+  if (!expect_verified) {
+    // Only the last VM's postcondition is wrong: it alone fails, on that clause.
+    bool ok = rs.size() == in.vms && !rs.back().failures.empty() && rs.back().verdict == Verdict::Failed;
+    for (std::size_t i = 0; ok && i + 1 < rs.size(); ++i) ok = rs[i].verdict == Verdict::Verified;
+    for (std::size_t i = 0; ok && i < rs.back().failures.size(); ++i)
+      ok = rs.back().failures[i].id == "postcondition.value";
+    if (!ok) die(fmt::format("{}: with a wrong postcondition in the last VM: {}", in.name, first_failure(rs)));
+  }
+  if (block_z3 != stats.time || block_queries != stats.queries)
+    die(fmt::format("{}: the blocks' solver figures ({} queries) disagree with smt::Stats ({} queries)", in.name,
+                    block_queries, stats.queries));
+  return run;
+}
+
+VerifyRow bench_verify(const VerifyInput& in, int runs) {
+  SourceFile src(fmt::format("bench/{}.hvsl", in.name), in.text);
+  Machine m = must_parse(src);
+  VerifyRow row;
+  row.what = in.name;
+  row.instructions = in.instructions;
+  verify_once(m, in, true);  // warm-up
+  for (int i = 0; i < runs; ++i) row.runs.push_back(verify_once(m, in, true));
+  return row;
+}
+
+// The same program with a postcondition that is off by one in one word must
+// fail: the figures above are for a postcondition that is really checked.
+void check_wrong_post_fails(std::string_view profile, std::size_t vms, std::size_t per_vm) {
+  VerifyInput in = generate_straight_line(profile, vms, per_vm, true);
+  SourceFile src(fmt::format("bench/{} (wrong postcondition).hvsl", in.name), in.text);
+  Machine m = must_parse(src);
+  verify_once(m, in, false);
+}
+
 // ---- report -------------------------------------------------------------------
 
 std::string ms(double s) { return fmt::format("{:.1f} ms", s * 1e3); }
@@ -427,6 +824,48 @@ void print_table(const std::vector<Row>& rows) {
   }
 }
 
+void print_verify_table(const std::vector<VerifyRow>& rows) {
+  std::size_t w = 4;
+  for (const auto& r : rows) w = std::max(w, r.what.size());
+  fmt::print("{:<{}}  {:>4}  {:>10}  {:>10}  {:>10}  {:>5}  {:>7}  {:>6}  {}\n", "what", w, "runs", "total", "in Z3",
+             "own", "own %", "queries", "paths", "verdict; per instruction");
+  for (const auto& r : rows) {
+    const VerifyRun& any = r.runs.front();
+    double total = r.total(), own = r.own();
+    fmt::print("{:<{}}  {:>4}  {:>10}  {:>10}  {:>10}  {:>4.0f}%  {:>7}  {:>6}  verified; {:.1f} us/instr\n", r.what,
+               w, r.runs.size(), ms(total), ms(r.z3()), ms(own), 100 * own / total, any.queries, any.paths,
+               total / double(r.instructions) * 1e6);
+  }
+}
+
+// The verifier's workloads. Straight-line: 10 VMs of 10, 100 and 1,000
+// instructions each, in both profiles (a vmsl page holds 1,000 words, so the
+// 10,000-instruction file fits there too). --quick: only the first two sizes.
+constexpr std::size_t kVerifyVms = 10;
+std::vector<std::size_t> verify_sizes(bool quick) {
+  if (quick) return {10, 100};
+  return {10, 100, 1000};
+}
+std::vector<Word> loop_sizes(bool quick) {
+  if (quick) return {8};
+  return {8, 16};
+}
+
+std::vector<VerifyInput> verify_inputs(bool quick) {
+  std::vector<VerifyInput> out;
+  for (std::string_view profile : {"arm64", "vmsl"})
+    for (std::size_t per_vm : verify_sizes(quick)) out.push_back(generate_straight_line(profile, kVerifyVms, per_vm));
+  for (std::string_view profile : {"arm64", "vmsl"})
+    for (Word n : loop_sizes(quick)) out.push_back(generate_copy_loop(profile, n));
+  return out;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0)
+    die(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -438,11 +877,22 @@ int main(int argc, char** argv) {
   const std::size_t parse_vms = quick ? 10 : 25, parse_per_vm = quick ? 1000 : 4000;
   if (!opts->emit.empty()) {
     Generated g = generate_machine(parse_vms, parse_per_vm);
-    std::FILE* f = std::fopen(opts->emit.c_str(), "wb");
-    if (!f || std::fwrite(g.text.data(), 1, g.text.size(), f) != g.text.size() || std::fclose(f) != 0)
-      die(fmt::format("cannot write '{}': {}", opts->emit, std::strerror(errno)));
+    write_file(opts->emit, g.text);
     fmt::print("wrote {} ({} VMs, {} instructions, {} labels, {} bytes)\n", opts->emit, g.vms, g.instructions,
                g.labels, g.text.size());
+    if (opts->emit_verify.empty()) return 0;
+  }
+  if (!opts->emit_verify.empty()) {
+    for (const auto& in : verify_inputs(quick)) {
+      std::string file = in.name.substr(std::string_view("verify ").size());
+      for (char& c : file)
+        if (c == ' ' || c == '(' || c == ')') c = '-';
+      while (file.find("--") != std::string::npos) file.erase(file.find("--"), 1);
+      if (!file.empty() && file.back() == '-') file.pop_back();
+      std::string path = opts->emit_verify + "/" + file + ".hvsl";
+      write_file(path, in.text);
+      fmt::print("wrote {} ({} VMs, {} instructions)\n", path, in.vms, in.instructions);
+    }
     return 0;
   }
 
@@ -456,27 +906,70 @@ int main(int argc, char** argv) {
              std::thread::hardware_concurrency(), runs, quick ? ", --quick workloads" : "");
   std::fflush(stdout);
 
+  const bool run_interp = opts->only.empty() || opts->only == "interpreter";
+  const bool run_parse = opts->only.empty() || opts->only == "parse";
+  const bool run_verify = opts->only.empty() || opts->only == "verify";
+
   std::vector<Row> rows;
-  // Inner loop 500,000 (vmsl immediates stop below 1,000,000), 14 outer
-  // iterations: 21 million steps, nearly all sub/cmp/bne.
-  const Word inner = 500'000, outer = quick ? 1 : 14;
-  rows.push_back(bench_interpreter("vmsl", 1000, inner, outer, runs));
-  rows.push_back(bench_interpreter("arm64", 0x1000, inner, outer, runs));
+  std::optional<std::size_t> interp_row, parse_row;
+  if (run_interp) {
+    // Inner loop 500,000 (vmsl immediates stop below 1,000,000), 14 outer
+    // iterations: 21 million steps, nearly all sub/cmp/bne.
+    const Word inner = 500'000, outer = quick ? 1 : 14;
+    interp_row = rows.size();
+    rows.push_back(bench_interpreter("vmsl", 1000, inner, outer, runs));
+    rows.push_back(bench_interpreter("arm64", 0x1000, inner, outer, runs));
+  }
+  if (run_parse) {
+    Generated g;
+    parse_row = rows.size();
+    rows.push_back(bench_parser(parse_vms, parse_per_vm, runs, g));
+    fmt::print("parse input: {} VMs, {} instructions, {} labels, {} lines, {:.2f} MB\n", g.vms, g.instructions,
+               g.labels, g.lines, double(g.text.size()) / 1e6);
+  }
+  if (!rows.empty()) {
+    fmt::print("\n");
+    print_table(rows);
+  }
 
-  Generated g;
-  rows.push_back(bench_parser(parse_vms, parse_per_vm, runs, g));
-
-  fmt::print("parse input: {} VMs, {} instructions, {} labels, {} lines, {:.2f} MB\n\n", g.vms, g.instructions,
-             g.labels, g.lines, double(g.text.size()) / 1e6);
-  print_table(rows);
+  std::vector<VerifyRow> vrows;
+  if (run_verify) {
+    for (std::string_view profile : {"arm64", "vmsl"}) check_wrong_post_fails(profile, kVerifyVms, 10);
+    for (const auto& in : verify_inputs(quick)) {
+      vrows.push_back(bench_verify(in, runs));
+      std::fflush(stdout);
+    }
+    fmt::print("\nverify_machine (empty hypercall table, default options); medians; own = total - time in Z3\n");
+    print_verify_table(vrows);
+  }
 
   // Targets (docs/benchmarks.md): >= 20 M instr/s; 100,000 instructions
-  // parsed well under a second.
+  // parsed well under a second; 10,000 straight-line instructions verified
+  // in under 2 s, at most a quarter of it outside Z3, and at most 12 times
+  // the time for 1,000.
   if (!quick) {
-    fmt::print("\ntargets: interpreter >= 20 M instr/s: vmsl {}, arm64 {}; parse of 100,000 instructions < 1 s: {}\n",
-               rows[0].work / median(rows[0].seconds) >= 20e6 ? "met" : "NOT met",
-               rows[1].work / median(rows[1].seconds) >= 20e6 ? "met" : "NOT met",
-               median(rows[2].seconds) < 1.0 ? "met" : "NOT met");
+    std::vector<std::string> t;
+    auto met = [](bool ok) { return ok ? "met" : "NOT met"; };
+    if (interp_row)
+      t.push_back(fmt::format("interpreter >= 20 M instr/s: vmsl {}, arm64 {}",
+                              met(rows[*interp_row].work / median(rows[*interp_row].seconds) >= 20e6),
+                              met(rows[*interp_row + 1].work / median(rows[*interp_row + 1].seconds) >= 20e6)));
+    if (parse_row) t.push_back(fmt::format("parse of 100,000 instructions < 1 s: {}", met(median(rows[*parse_row].seconds) < 1.0)));
+    fmt::print("\n");
+    for (std::size_t i = 0; i < t.size(); ++i) fmt::print("{}{}", i ? "; " : "targets: ", t[i]);
+    if (!t.empty()) fmt::print("\n");
+    if (run_verify) {
+      const std::size_t per_profile = verify_sizes(false).size();
+      for (std::size_t p = 0; p < 2; ++p) {
+        const VerifyRow& k1 = vrows[p * per_profile + 1];
+        const VerifyRow& k10 = vrows[p * per_profile + 2];
+        double total = k10.total(), own = k10.own(), growth = total / k1.total();
+        fmt::print("verifier, {} straight-line: 10,000 instructions < 2 s: {} ({:.2f} s); own time <= 25%: {} "
+                   "({:.0f}%); growth 1,000 -> 10,000 <= 12x: {} ({:.1f}x)\n",
+                   p == 0 ? "arm64" : "vmsl", met(total < 2.0), total, met(own <= 0.25 * total), 100 * own / total,
+                   met(growth <= 12.0), growth);
+      }
+    }
   }
   return 0;
 }

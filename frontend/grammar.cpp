@@ -8,6 +8,7 @@
 #include <boost/fusion/include/adapt_struct.hpp>
 #include <boost/spirit/home/x3.hpp>
 
+#include <algorithm>
 #include <deque>
 
 #include <fmt/format.h>
@@ -235,7 +236,7 @@ const auto points_def = lit("|->");
 const auto dots_def = lit("..");
 const auto close_brace_def = lit('}');
 const auto scall_def = raw[lexeme[(lit("old") | lit("page_of")) >> !idchar]] >> lit('(') > (sexpr % ',') > lit(')');
-const auto spattern_def = lit('?') >> name;
+const auto spattern_def = lit('?') > name;
 const x3::rule<struct bool_text_id, std::string> bool_text = "'true' or 'false'";
 const auto bool_text_def = raw[lexeme[(lit("true") | lit("false")) >> !idchar]];
 const auto sbool_def = bool_text;
@@ -254,11 +255,12 @@ const auto emp_text_def = raw[lexeme[lit("emp") >> !idchar]];
 const auto emp_a_def = emp_text;
 const auto pt_head_def =
     (raw[lexeme[lit("mem") >> !idchar]] >> lit('[') > x3::repeat(1)[sexpr] > lit(']')) |
-    (raw[lexeme[(lit("access") | lit("owner") | lit("excl") | lit("tx") | lit("rx") | lit("rxstate") |
+    (raw[lexeme[(lit("access") | lit("owner") | lit("excl") | lit("tx") | lit("rxstate") | lit("rx") |
                  lit("trans") | lit("retrieved") | lit("handles")) >>
                 !idchar]] >>
      lit('(') > -(sexpr % ',') > lit(')'));
-const auto pt_values_def = (lit('(') >> sexpr >> +(lit(',') >> sexpr) >> lit(')')) | x3::repeat(1)[sexpr];
+// "(a, b, ...)" is a tuple once the first ',' is seen; "(a)" is an expression.
+const auto pt_values_def = (lit('(') >> sexpr >> lit(',') > sexpr > *(lit(',') > sexpr) > lit(')')) | x3::repeat(1)[sexpr];
 const auto points_to_a_def = pt_head >> points > -frac > pt_values;
 const auto pred_a_def = name >> lit('(') > -(sexpr % ',') > lit(')') > -frac;
 const auto exists_a_def = kw("exists") > (name % ',') > lit('.') > assertion;
@@ -393,7 +395,11 @@ std::string found_at(const std::string& t, std::size_t offset) {
     while (end < t.size() && word(t[end]) && end - offset < 24) ++end;
   else
     end = offset + 1;
-  return fmt::format("'{}'", t.substr(offset, end - offset));
+  std::string text = t.substr(offset, end - offset);
+  const auto& reserved = reserved_words();
+  if (std::find(reserved.begin(), reserved.end(), text) != reserved.end())
+    return fmt::format("'{}' (a reserved word)", text);
+  return fmt::format("'{}'", text);
 }
 
 }  // namespace
@@ -424,7 +430,8 @@ bool parse_ast(const SourceFile& src, ast::File& out, Diagnostics& diags) {
                                               e.which(), found));
       return false;
     }
-    diags.error(src.loc(at, found == "end of file" ? 1 : found.size() - 2),
+    std::size_t width = found == "end of file" ? 1 : found.find('\'', 1) - 1;
+    diags.error(src.loc(at, width),
                 fmt::format("expected {}, found {}", e.which(), found));
     return false;
   }

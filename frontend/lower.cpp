@@ -495,6 +495,8 @@ class Lowering {
     for (const auto& item : c.items) {
       if (auto* l = boost::get<ast::LabelDef>(&item)) {
         m_.labels.push_back(Label{l->name.text, *base + block.instrs.size(), id, loc(l->name)});
+        // Ghost items above a label belong to the code before it.
+        for (auto& op : vm.spec.ghost[block.instrs.size()]) op.fallthrough_only = true;
         continue;
       }
       if (lower_ghost(item, vm, block.instrs.size())) continue;

@@ -15,6 +15,8 @@ Perm Perm::make(std::uint64_t n, std::uint64_t d) {
 Perm operator+(const Perm& a, const Perm& b) { return Perm::make(a.num * b.den + b.num * a.den, a.den * b.den); }
 Perm operator-(const Perm& a, const Perm& b) { return Perm::make(a.num * b.den - b.num * a.den, a.den * b.den); }
 
+Perm operator*(const Perm& a, const Perm& b) { return Perm::make(a.num * b.num, a.den * b.den); }
+
 std::string Perm::str() const { return den == 1 ? fmt::format("{}", num) : fmt::format("{}/{}", num, den); }
 
 const ResourceInfo* resource_info(const std::string& name) {

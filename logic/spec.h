@@ -28,6 +28,7 @@ struct Perm {
   friend bool operator<(const Perm& a, const Perm& b) { return (__int128)a.num * b.den < (__int128)b.num * a.den; }
   friend Perm operator+(const Perm& a, const Perm& b);
   friend Perm operator-(const Perm& a, const Perm& b);  // requires b <= a
+  friend Perm operator*(const Perm& a, const Perm& b);
   std::string str() const;
 };
 
@@ -71,6 +72,9 @@ struct GhostOp {
   Kind kind = Kind::Assert;
   AssertionPtr assertion;   // Assert, Invariant; Fold/Unfold: the Pred assertion
   SourceLoc loc;
+  // Written before a label at the same address: only for the path that
+  // falls through from the previous instruction, not for jumps to the label.
+  bool fallthrough_only = false;
 };
 
 // What must hold when the VM's code ends.

@@ -10,7 +10,6 @@
 
 #include <z3++.h>
 
-#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <filesystem>
@@ -227,17 +226,13 @@ class Translator {
     while (!todo.empty()) {
       const TermNode* m = todo.back();
       todo.pop_back();
-      check(*m);
-      for (auto a = m->args.rbegin(); a != m->args.rend(); ++a) {
-        const TermNode* c = &**a;
-        bool absorb = c->kind == n.kind && parents_[c] == 1 && !memo_.count(c);
-        if (absorb)
-          todo.push_back(c);
-        else
-          out.push_back(c);
+      if (m == &n || (m->kind == n.kind && parents_[m] == 1 && !memo_.count(m))) {
+        check(*m);
+        for (auto a = m->args.rbegin(); a != m->args.rend(); ++a) todo.push_back(&**a);
+      } else {
+        out.push_back(m);
       }
     }
-    std::reverse(out.begin(), out.end());  // popped right to left
     return out;
   }
 

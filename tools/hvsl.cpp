@@ -119,6 +119,16 @@ int cmd_verify(VerifyCli& cli) {
       continue;
     }
     cli.opts.only = cli.only;
+    bool unknown_vm = false;
+    for (const auto& name : cli.only)
+      if (!l.machine->vm_by_name(name)) {
+        std::cerr << fmt::format("{}: error: --only {}: there is no VM '{}' in this file\n", f, name, name);
+        unknown_vm = true;
+      }
+    if (unknown_vm) {
+      input_error = true;
+      continue;
+    }
     smt::Stats stats;
     auto blocks = verify_machine(*l.machine, {}, cli.opts, &stats);
     for (const auto& b : blocks)

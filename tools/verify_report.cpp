@@ -29,7 +29,8 @@ std::string cex_text(const Counterexample& c, const Machine& m) {
   out += ":\n";
   std::string regs;
   for (const auto& [r, v] : c.registers) regs += fmt::format(" {}={}", r, v);
-  out += "    registers at the start:" + (regs.empty() ? std::string(" all 0") : regs) + "\n";
+  out += fmt::format("    registers at {}:", describe_addr(m, c.start_pc)) + (regs.empty() ? std::string(" all 0") : regs) +
+         "\n";
   for (const auto& [a, v] : c.memory) out += fmt::format("    mem[{}] = {}\n", describe_addr(m, a), v);
   for (const auto& [n, v] : c.logical) out += fmt::format("    {} = {}\n", n, v);
   return out;
@@ -76,7 +77,7 @@ nlohmann::json render_json(const std::vector<BlockResult>& blocks, const std::st
         for (const auto& [r, v] : f.cex->registers) regs[r] = v;
         for (const auto& [a, v] : f.cex->memory) mem.push_back({{"addr", a}, {"value", v}});
         for (const auto& [n, v] : f.cex->logical) logical[n] = v;
-        jf["counterexample"] = {{"registers", regs}, {"memory", mem}, {"values", logical},
+        jf["counterexample"] = {{"start_pc", f.cex->start_pc}, {"registers", regs}, {"memory", mem}, {"values", logical},
                                 {"replayed", f.cex->replayed}, {"confirmed", f.cex->confirmed},
                                 {"replay_note", f.cex->replay_note}};
       }

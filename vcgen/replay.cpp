@@ -27,6 +27,7 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
                                    const Env& model, const Term& goal, const std::string& id, bool replay) {
   const Profile& p = *m.profile;
   Counterexample c;
+  c.start_pc = start.pc;
   auto word = [&](const Term& t) -> Word {
     auto v = value_in(t, p, model);
     return v ? v->word : 0;
@@ -94,7 +95,7 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
     }
   };
   if (ends_with(id, ".fault")) return mode_is(Mode::FailPageFault), c;
-  if (id == "fetch.access" || id == "fail.reached") return mode_is(Mode::Fail), c;
+  if (id == "fetch.access" || id == "fetch.modified" || id == "fail.reached") return mode_is(Mode::Fail), c;
   if (id == "never_terminates.halts") return mode_is(Mode::Halt), c;
   if (id == "fetch.outside") {
     Word pc = fin.pc();

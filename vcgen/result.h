@@ -25,6 +25,7 @@ struct PathStep {
 // A concrete machine state that reaches a failure, with the interpreter's
 // verdict on it.
 struct Counterexample {
+  Word start_pc = 0;  // where the run starts: the code's start, or an invariant's position
   std::vector<std::pair<std::string, Word>> registers;  // the VM's registers at the start
   std::vector<std::pair<Word, Word>> memory;            // address, value at the start
   std::vector<std::pair<std::string, std::string>> logical;  // other variables of the model

@@ -32,6 +32,36 @@ Chunk Executor::declared_access() const {
   return Chunk{"access", {tb_.word(vm_)}, {tb_.set_of(pages)}, Perm{1, 1}};
 }
 
+// The code's words, as VMSL's fetch rule needs them (vmsl.md §4.2): half of
+// each, so the code can read but not overwrite itself unless a spec hands it
+// the whole word. Words the state already holds are left as they are.
+void Executor::add_code_chunks(SymState& s) {
+  for (std::size_t k = 0; k < code_.instrs.size(); ++k) {
+    Term addr = tb_.word(code_.base + k);
+    if (s.heap.find("mem", {addr})) continue;
+    s.heap.add(Chunk{"mem", {addr}, {tb_.word(*m_.encoding.find(code_.instrs[k]))}, Perm{1, 2}});
+  }
+}
+
+// At a cut point the code words are claimed implicitly: they must still be
+// there, unchanged.
+bool Executor::code_intact(SymState& s, const SourceLoc& at) {
+  for (std::size_t k = 0; k < code_.instrs.size(); ++k) {
+    Word addr = code_.base + k;
+    Chunk* c = s.heap.find("mem", {tb_.word(addr)});
+    Term want = tb_.word(*m_.encoding.find(code_.instrs[k]));
+    if (c && (c->values[0] == want || prove(s, tb_.eq(c->values[0], want), "code intact", at).verdict ==
+                                          smt::Verdict::Valid))
+      continue;
+    report(s, "invariant.code",
+           fmt::format("at the loop invariant the code's own word at {} ('{}') may have been changed or given away",
+                       addr, to_string(code_.instrs[k])),
+           at, {}, {}, nullptr, Term());
+    return false;
+  }
+  return true;
+}
+
 SourceLoc Executor::loc_of(std::size_t index) const {
   return index < code_.locs.size() ? code_.locs[index] : code_.loc;
 }
@@ -77,18 +107,20 @@ Term Executor::subst(const Term& t, const SymState& s, const Bindings& b) {
 }
 
 // The value a term must have on this path, if it has exactly one.
-std::optional<Word> Executor::concrete(SymState& s, const Term& t) {
+std::optional<Word> Executor::concrete(SymState& s, const Term& t, const SourceLoc& loc, bool& unknown) {
+  unknown = false;
   if (is_lit(t)) return t->value;
   Term probe = fresh("value", Sort::Word);
   std::vector<Term> q = s.path;
   q.push_back(tb_.eq(probe, t));
-  auto out = solver_.check_sat(q, "branch target");
-  ++result_.queries;
+  auto out = satisfy(q, "branch target", loc);
+  unknown = out.verdict == smt::Verdict::Unknown;
   if (out.verdict != smt::Verdict::Valid) return std::nullopt;
   auto it = out.model.find(probe->name);
   if (it == out.model.end()) return std::nullopt;
   Word v = it->second.word;
-  auto unique = prove(s, tb_.eq(t, tb_.word(v)), "branch target is unique", {});
+  auto unique = prove(s, tb_.eq(t, tb_.word(v)), "branch target is unique", loc);
+  unknown = unique.verdict == smt::Verdict::Unknown;
   if (unique.verdict != smt::Verdict::Valid) return std::nullopt;
   return v;
 }
@@ -102,31 +134,41 @@ smt::Outcome Executor::prove(const SymState& s, const Term& goal, const std::str
     return o;
   }
   auto out = solver_.check_valid(s.path, goal, purpose);
-  ++result_.queries;
-  if (opts_.keep_vcs)
-    result_.vcs.push_back(VcRecord{purpose, loc, s.path, goal,
-                                   out.verdict == smt::Verdict::Valid     ? "valid"
-                                   : out.verdict == smt::Verdict::Invalid ? "invalid"
-                                                                          : "unknown",
-                                   out.smtlib, out.time});
+  record(purpose, loc, s.path, goal, out);
   return out;
+}
+
+smt::Outcome Executor::satisfy(const std::vector<Term>& q, const std::string& purpose, const SourceLoc& loc) {
+  auto out = solver_.check_sat(q, purpose);
+  record(purpose, loc, q, Term(), out);
+  return out;
+}
+
+// Counts a query and, if asked, keeps it for the library's users.
+void Executor::record(const std::string& purpose, const SourceLoc& loc, const std::vector<Term>& assumptions,
+                      const Term& goal, const smt::Outcome& out) {
+  ++result_.queries;
+  if (!opts_.keep_vcs) return;
+  const char* verdict = out.verdict == smt::Verdict::Unknown ? "unknown"
+                        : goal.valid() ? (out.verdict == smt::Verdict::Valid ? "valid" : "invalid")
+                                       : (out.verdict == smt::Verdict::Valid ? "sat" : "unsat");
+  result_.vcs.push_back(VcRecord{purpose, loc, assumptions, goal, verdict, out.smtlib, out.time});
+}
+
+smt::Verdict Executor::feasibility(const SymState& s, const Term& extra, const std::string& purpose,
+                                   const SourceLoc& loc) {
+  if (is_false(extra)) return smt::Verdict::Invalid;
+  if (is_true(extra) && s.path.empty()) return smt::Verdict::Valid;
+  std::vector<Term> q = s.path;
+  if (!is_true(extra)) q.push_back(extra);
+  return satisfy(q, purpose, loc).verdict;
 }
 
 bool Executor::feasible(const SymState& s, const Term& extra, const std::string& purpose, const SourceLoc& loc) {
   if (is_false(extra)) return false;
   if (is_true(extra)) return true;
-  std::vector<Term> q = s.path;
-  q.push_back(extra);
-  auto out = solver_.check_sat(q, purpose);
-  ++result_.queries;
-  if (opts_.keep_vcs)
-    result_.vcs.push_back(VcRecord{purpose, loc, q, Term(),
-                                   out.verdict == smt::Verdict::Valid     ? "sat"
-                                   : out.verdict == smt::Verdict::Invalid ? "unsat"
-                                                                          : "unknown",
-                                   out.smtlib, out.time});
   // Unknown: explore the path anyway (exploring too much is safe).
-  return out.verdict != smt::Verdict::Invalid;
+  return feasibility(s, extra, purpose, loc) != smt::Verdict::Invalid;
 }
 
 bool Executor::check(SymState& s, const Term& goal, const std::string& id, const std::string& message,
@@ -158,8 +200,7 @@ void Executor::report(const SymState& s, const std::string& id, const std::strin
   } else {
     if (!outcome || outcome->verdict != smt::Verdict::Invalid) {
       // No model yet (a missing resource): any state on this path shows it.
-      model_source = solver_.check_sat(s.path, id + " (model)");
-      ++result_.queries;
+      model_source = satisfy(s.path, id + " (model)", loc);
       outcome = model_source.verdict == smt::Verdict::Valid ? &model_source : nullptr;
     }
     if (outcome) f.cex = make_counterexample(m_, vm_, *s.start, s, outcome->model, goal, id, opts_.replay);
@@ -182,7 +223,7 @@ std::vector<SymState> Executor::produce(SymState s, const AssertionPtr& a, Bindi
     case K::Chunk: case K::Pred: {
       Chunk c;
       c.name = a->kind == K::Pred ? "pred:" + a->name : a->name;
-      c.perm = a->perm;
+      c.perm = a->perm * scale_;
       auto value = [&](const Term& t, Sort sort) {
         if (t->kind == Kind::Var && !reg_by_name(t->name) && !b.count(t->name)) {
           Term v = fresh(t->name, sort);
@@ -194,8 +235,10 @@ std::vector<SymState> Executor::produce(SymState s, const AssertionPtr& a, Bindi
       for (const auto& k : a->args) c.keys.push_back(value(k, k->sort));
       for (const auto& v : a->values) c.values.push_back(value(v, v->sort));
       // Separation: a second full chunk at the same place is impossible, and
-      // distinct full chunks of a resource have distinct keys.
-      if (Heap::Bucket* bucket = s.heap.bucket(c.name)) {
+      // distinct full chunks of a resource have distinct keys. (Not for
+      // predicate instances: p(x) &*& p(x) can hold.)
+      Heap::Bucket* bucket = a->kind == K::Pred ? nullptr : s.heap.bucket(c.name);
+      if (bucket) {
         for (const auto& [keys, other] : *bucket) {
           if (keys == c.keys) {
             if (Perm{1, 1} < other.perm + c.perm) return {};
@@ -304,8 +347,7 @@ std::vector<Executor::Match> Executor::match_chunk(SymState s, const std::string
       probes.push_back(keys[i].valid() ? fresh("key", keys[i]->sort) : Term());
       if (keys[i].valid()) q.push_back(tb_.eq(probes[i], keys[i]));
     }
-    auto model = solver_.check_sat(q, p.id + " (which chunk)");
-    ++result_.queries;
+    auto model = satisfy(q, p.id + " (which chunk)", p.at);
     if (model.verdict == smt::Verdict::Valid) {
       for (const auto& c : cands) {
         bool all = true;
@@ -334,10 +376,14 @@ std::vector<Executor::Match> Executor::match_chunk(SymState s, const std::string
       t.path.push_back(c.same);
       out.push_back(Match{std::move(t), c.keys});
     }
-    if (feasible(s, none, p.id + " (no chunk)", p.at)) {
+    smt::Verdict v = feasibility(s, none, p.id + " (no chunk)", p.at);
+    if (v != smt::Verdict::Invalid) {
       SymState bad = std::move(s);
       if (!is_true(none)) bad.path.push_back(none);
-      report(bad, missing_id, missing_msg, p.at, clause, "required by this clause", nullptr, Term());
+      smt::Outcome undecided;
+      undecided.reason = "the solver could not decide which resource is meant";
+      report(bad, missing_id, missing_msg, p.at, clause, "required by this clause",
+             v == smt::Verdict::Unknown ? &undecided : nullptr, Term());
     }
   }
   return out;
@@ -388,9 +434,10 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
       for (auto& [st, chunk_keys] : matches) {
         Bindings bm = matches.size() == 1 ? std::move(b) : b;
         Chunk& c = *st.heap.find(name, chunk_keys);
-        if (c.perm < a->perm) {
+        Perm need = a->perm * scale_;
+        if (c.perm < need) {
           report(st, p.id + ".permission",
-                 fmt::format("{} needs permission {} of {}, but only {} is held", p.what, a->perm.str(), describe(c),
+                 fmt::format("{} needs permission {} of {}, but only {} is held", p.what, need.str(), describe(c),
                              c.perm.str()),
                  p.at, a->loc, "required by this clause", nullptr, Term());
           continue;
@@ -398,7 +445,7 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
         for (std::size_t i = 0; i < key_binders.size(); ++i)
           if (!key_binders[i].empty()) bm[key_binders[i]] = c.keys[i];
         std::vector<Term> chunk_values = c.values;
-        st.heap.take(name, chunk_keys, a->perm);
+        st.heap.take(name, chunk_keys, need);
         for (std::size_t i = 0; i < a->values.size(); ++i) {
           const Term& v = a->values[i];
           if (v->kind == Kind::Var && !reg_by_name(v->name) && !bm.count(v->name)) {
@@ -492,6 +539,7 @@ void Executor::run() {
     for (const auto& [k, v] : b) st.env[k] = v;
     // The VM's access set is the declared one unless the precondition says otherwise.
     if (!st.heap.find("access", {tb_.word(vm_)})) st.heap.add(declared_access());
+    add_code_chunks(st);
     work_.push_back(std::move(st));
   }
   while (!work_.empty()) {
@@ -541,7 +589,21 @@ void Executor::execute(SymState s) {
 bool Executor::ghost(SymState& s, std::size_t index) {
   auto it = decl_.spec.ghost.find(index);
   if (it == decl_.spec.ghost.end()) return true;
-  for (const auto& op : it->second) {
+  const auto& ops = it->second;
+  // When an item splits the state (an if, or aliasing), the other states
+  // resume after that item; this one goes on.
+  auto go_on = [&](std::vector<SymState> states, std::size_t k) {
+    if (states.empty()) return false;
+    for (std::size_t j = 1; j < states.size(); ++j) {
+      states[j].ghost_done = k + 1;
+      work_.push_back(std::move(states[j]));
+    }
+    s = std::move(states[0]);
+    return true;
+  };
+  for (std::size_t k = s.ghost_done; k < ops.size(); ++k) {
+    const GhostOp& op = ops[k];
+    if (op.fallthrough_only && s.jumped) continue;
     Purpose p;
     p.at = op.loc;
     p.clause = op.assertion ? op.assertion->loc : op.loc;
@@ -553,6 +615,7 @@ bool Executor::ghost(SymState& s, std::size_t index) {
         Bindings b = s.env;
         s.trace.push_back(PathStep{s.pc, "reaches the invariant", op.loc, true});
         for (auto& rest : consume(s, op.assertion, b, p)) {
+          if (!code_intact(rest, op.loc)) continue;
           // An invariant that does not mention the VM's access set claims the declared one.
           if (mentions_access(op.assertion, vm_)) continue;
           Chunk want = declared_access();
@@ -576,10 +639,15 @@ bool Executor::ghost(SymState& s, std::size_t index) {
         p.id = "assert";
         p.what = "the assertion";
         Bindings b = s.env;
-        auto states = consume(s, op.assertion, b, p);
-        if (states.empty()) return false;
-        // An assertion that held is known from here on (its pure facts).
-        s.path = states.front().path;
+        // An assertion changes no resources; what it learned (its facts, and
+        // a case split) carries on.
+        std::vector<SymState> after;
+        for (auto& checked : consume(s, op.assertion, b, p)) {
+          SymState t = s;
+          t.path = std::move(checked.path);
+          after.push_back(std::move(t));
+        }
+        if (!go_on(std::move(after), k)) return false;
         break;
       }
       case GhostOp::Kind::Fold: case GhostOp::Kind::Unfold: {
@@ -590,33 +658,34 @@ bool Executor::ghost(SymState& s, std::size_t index) {
         p.what = fmt::format("'{} {}'", fold ? "fold" : "unfold", inst.name);
         Bindings outer = s.env;
         Bindings body_env;
-        for (std::size_t k = 0; k < pred.params.size(); ++k)
-          body_env[pred.params[k].first] = subst(inst.args[k], s, outer);
-        std::vector<SymState> states;
+        for (std::size_t a = 0; a < pred.params.size(); ++a)
+          body_env[pred.params[a].first] = subst(inst.args[a], s, outer);
+        // A fraction of an instance stands for that fraction of its body.
+        std::vector<SymState> done;
         if (fold) {
-          states = consume(s, pred.body, body_env, p);
-          if (states.empty()) return false;
-          s = std::move(states.front());
-          Bindings none = s.env;
-          auto produced = produce(std::move(s), op.assertion, none);
-          if (produced.empty()) return false;
-          s = std::move(produced.front());
+          scale_ = inst.perm;
+          auto taken_all = consume(s, pred.body, body_env, p);
+          scale_ = Perm{1, 1};
+          for (auto& taken : taken_all) {
+            Bindings none = taken.env;
+            for (auto& made : produce(std::move(taken), op.assertion, none)) done.push_back(std::move(made));
+          }
         } else {
           Bindings b = s.env;
-          states = consume(s, op.assertion, b, p);
-          if (states.empty()) return false;
-          s = std::move(states.front());
-          auto produced = produce(std::move(s), pred.body, body_env);
-          if (produced.size() != 1) {
-            for (std::size_t k = 1; k < produced.size(); ++k) work_.push_back(std::move(produced[k]));
-            if (produced.empty()) return false;
+          for (auto& taken : consume(s, op.assertion, b, p)) {
+            Bindings body = body_env;
+            scale_ = inst.perm;
+            auto made_all = produce(std::move(taken), pred.body, body);
+            scale_ = Perm{1, 1};
+            for (auto& made : made_all) done.push_back(std::move(made));
           }
-          s = std::move(produced.front());
         }
+        if (!go_on(std::move(done), k)) return false;
         break;
       }
     }
   }
+  s.ghost_done = 0;
   return true;
 }
 
@@ -640,8 +709,11 @@ void Executor::start_from_invariant(std::size_t index, const GhostOp& inv) {
   s.start->regs = s.regs;
   if (!mentions_access(inv.assertion, vm_)) s.heap.add(declared_access());
   Bindings b = s.env;
+  auto code_later = [&](SymState& st) { add_code_chunks(st); };
+  // The invariant's own patterns are bound afresh each time it is reached,
+  // so they stay out of the environment.
   for (auto& st : produce(std::move(s), inv.assertion, b)) {
-    for (const auto& [k, v] : b) st.env.emplace(k, v);
+    code_later(st);
     st.trace.push_back(PathStep{st.pc, "starts from the invariant", inv.loc, true});
     work_.push_back(std::move(st));
   }
@@ -665,12 +737,27 @@ bool Executor::fetch_ok(SymState& s, std::size_t index) {
   Term ok = tb_.member(page, set);
   if (decl_.tx) ok = tb_.and_(ok, tb_.ne(page, tb_.word(m_.pages[*decl_.tx].base)));
   auto out = prove(s, ok, "fetch", loc_of(index));
-  if (out.verdict == smt::Verdict::Valid) return true;
+  if (out.verdict != smt::Verdict::Valid) {
+    s.trace.push_back(PathStep{s.pc, to_string(code_.instrs[index]), loc_of(index)});
+    report(s, "fetch.access",
+           fmt::format("'{}' may not be able to read its own code at {} (the fetch would fail: FailI)", decl_.name,
+                       s.pc),
+           loc_of(index), {}, {}, &out, ok);
+    return false;
+  }
+  // The word at pc must still be this instruction.
+  Chunk* word = s.heap.find("mem", {tb_.word(s.pc)});
+  Term want = tb_.word(*m_.encoding.find(code_.instrs[index]));
+  if (word && word->values[0] == want) return true;
+  Term same = word ? tb_.eq(word->values[0], want) : tb_.boolean(false);
+  auto kept = prove(s, same, "fetch (code unchanged)", loc_of(index));
+  if (kept.verdict == smt::Verdict::Valid) return true;
   s.trace.push_back(PathStep{s.pc, to_string(code_.instrs[index]), loc_of(index)});
-  report(s, "fetch.access",
-         fmt::format("'{}' may not be able to read its own code at {} (the fetch would fail: FailI)", decl_.name,
-                     s.pc),
-         loc_of(index), {}, {}, &out, ok);
+  report(s, "fetch.modified",
+         word ? fmt::format("the word at {} may no longer be the instruction '{}': the code overwrote it", s.pc,
+                            to_string(code_.instrs[index]))
+              : fmt::format("the code no longer holds its own instruction word at {} (it was given away)", s.pc),
+         loc_of(index), {}, {}, word ? &kept : nullptr, same);
   return false;
 }
 
@@ -691,15 +778,19 @@ bool Executor::data_access_ok(SymState& s, const Term& addr, bool write, std::si
 }
 
 void Executor::branch_to(SymState s, const Term& target, std::size_t index) {
-  auto t = concrete(s, target);
+  bool unknown = false;
+  auto t = concrete(s, target, loc_of(index), unknown);
   if (!t) {
+    smt::Outcome undecided;
+    undecided.reason = "the solver could not decide the target";
     report(s, "branch.target",
            fmt::format("the target of '{}' is not determined on this path ({}); hvsl needs a known target",
                        to_string(code_.instrs[index]), to_string(target)),
-           loc_of(index), {}, {}, nullptr, Term());
+           loc_of(index), {}, {}, unknown ? &undecided : nullptr, Term());
     return;
   }
   s.pc = *t;
+  s.jumped = true;
   work_.push_back(std::move(s));
 }
 
@@ -731,6 +822,7 @@ void Executor::step(SymState& s, const Instr& i, std::size_t index) {
         if (!is_true(equal)) fall.path.push_back(equal);
         fall.trace.back().text += " (not taken)";
         fall.pc = next;
+        fall.jumped = false;
         work_.push_back(std::move(fall));
       }
       if (!is_true(equal) && feasible(s, tb_.not_(equal), "bne taken", loc_of(index))) {
@@ -755,6 +847,7 @@ void Executor::step(SymState& s, const Instr& i, std::size_t index) {
     case Op::Hvc: hypercall(s, index); return;
   }
   s.pc = next;
+  s.jumped = false;
 }
 
 // ldr and str: the access check, then the memory chunk (maybe a case split
@@ -782,6 +875,7 @@ void Executor::data_access(SymState s, const Instr& i, std::size_t index) {
     if (write) c.values[0] = st.regs[i.a];
     else st.regs[i.a] = c.values[0];
     st.pc = m_.profile->add(st.pc, 1);
+    st.jumped = false;
     work_.push_back(std::move(st));
   }
 }
@@ -844,6 +938,7 @@ void Executor::hypercall(SymState& s, std::size_t index) {
         for (Reg w : outcome.writes) after.regs[w] = fresh(fmt::format("{}.{}", decl_.name, reg_name(w)), Sort::Word);
         for (auto& done : produce(std::move(after), outcome.ensures, b)) {
           done.pc = m_.profile->add(done.pc, 1);
+          done.jumped = false;
           work_.push_back(std::move(done));
         }
       }

@@ -31,6 +31,8 @@ struct SymState {
   std::optional<std::size_t> started_at;  // this run starts at the invariant before this instruction
   bool fresh = true;                      // no instruction executed yet in this run
   bool dead = false;                      // the path ended in a failure
+  std::size_t ghost_done = 0;             // ghost items at this pc already done (a split resumes after one)
+  bool jumped = false;                    // arrived at this pc by a jump, not by falling through
   std::shared_ptr<RunStart> start;
 };
 
@@ -69,11 +71,18 @@ class Executor {
   // terms
   Term fresh(const std::string& base, Sort s);
   Term subst(const Term& t, const SymState& s, const Bindings& b);
-  std::optional<Word> concrete(SymState& s, const Term& t);
+  // The single value of a term on this path; `unknown` is set if the solver
+  // could not decide.
+  std::optional<Word> concrete(SymState& s, const Term& t, const SourceLoc& loc, bool& unknown);
 
   // solver
   smt::Outcome prove(const SymState& s, const Term& goal, const std::string& purpose, const SourceLoc& loc);
   bool feasible(const SymState& s, const Term& extra, const std::string& purpose, const SourceLoc& loc);
+  // sat: Valid, unsat: Invalid, or Unknown.
+  smt::Verdict feasibility(const SymState& s, const Term& extra, const std::string& purpose, const SourceLoc& loc);
+  smt::Outcome satisfy(const std::vector<Term>& q, const std::string& purpose, const SourceLoc& loc);
+  void record(const std::string& purpose, const SourceLoc& loc, const std::vector<Term>& assumptions, const Term& goal,
+              const smt::Outcome& out);
   // Proves goal or reports a failure; returns whether it was proved.
   bool check(SymState& s, const Term& goal, const std::string& id, const std::string& message, const SourceLoc& loc,
              const SourceLoc& related = {}, const std::string& note = {});
@@ -106,6 +115,10 @@ class Executor {
   void start_from_invariant(std::size_t index, const GhostOp& inv);
   Term access_set(SymState& s, std::size_t index);
   Chunk declared_access() const;
+  // The code's own words, held implicitly (read-only) like its access set.
+  void add_code_chunks(SymState& s);
+  bool code_intact(SymState& s, const SourceLoc& at);
+  Perm scale_{1, 1};  // fractions of a predicate body being folded or unfolded
   void branch_to(SymState s, const Term& target, std::size_t index);
   void data_access(SymState s, const Instr& i, std::size_t index);
   SourceLoc loc_of(std::size_t index) const;

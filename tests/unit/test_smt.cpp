@@ -15,7 +15,6 @@
 #include "logic/term.h"
 #include "smt/solver.h"
 
-using hvsl::Env;
 using hvsl::Kind;
 using hvsl::Profile;
 using hvsl::Sort;
