@@ -270,7 +270,7 @@ const auto if_a_def = kw("if") > sexpr > lit('{') > assertion > close_brace >
 const auto pure_a_def = sexpr;
 const auto assert_atom_def = emp_a | exists_a | forall_a | if_a | points_to_a | pred_a | pure_a;
 const x3::rule<struct atoms_id, std::vector<ast::AssertAtom>> atoms = "an assertion";
-const auto atoms_def = assert_atom % sep;
+const auto atoms_def = assert_atom > *(sep > assert_atom);
 const auto assertion_def = atoms;
 
 const auto invariant_item_def = kw("invariant") > assertion;
@@ -423,7 +423,7 @@ bool parse_ast(const SourceFile& src, ast::File& out, Diagnostics& diags) {
     // at the end of that line, not at the first token of the next one.
     std::size_t last = where;
     while (last > 0 && std::isspace(static_cast<unsigned char>(text[last - 1]))) --last;
-    bool dangling = last > 0 && std::string_view(",=+-*(").find(text[last - 1]) != std::string_view::npos;
+    bool dangling = last > 0 && std::string_view(",=+-*(&>").find(text[last - 1]) != std::string_view::npos;
     if (dangling && text.find('\n', last) < at) {
       where = last;
       diags.error(src.loc(where), fmt::format("expected {} at the end of this line, found {} on a later line",

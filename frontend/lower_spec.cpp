@@ -122,7 +122,10 @@ std::optional<Term> SpecLowering::primary(const ast::SPrimary& p, Scope& scope, 
   if (auto* b = boost::get<ast::SBool>(&p)) return tb_.boolean(b->text == "true");
   if (auto* n = boost::get<ast::Name>(&p)) {
     auto it = scope.vars.find(n->text);
-    if (it != scope.vars.end()) return tb_.var(n->text, it->second);
+    if (it != scope.vars.end()) {
+      scope.undetermined.erase(n->text);  // used: its sort is fixed now
+      return tb_.var(n->text, it->second);
+    }
     if (auto v = constant_(n->text)) return tb_.word(*v);
     diags_.error(loc(*n), fmt::format("unknown name '{}'", n->text));
     return std::nullopt;
@@ -276,7 +279,9 @@ AssertionPtr SpecLowering::predicate_instance(const ast::PredA& p, Scope& scope)
       continue;
     }
     auto t = expr(p.args[i], scope, want);
-    if (!t || !check_sort(*t, want, p.args[i], "this argument")) return nullptr;
+    if (!t) return nullptr;
+    if (broken_predicates_.count(p.name.text)) return nullptr;  // its declaration's error says enough
+    if (!check_sort(*t, want, p.args[i], "this argument")) return nullptr;
     a->args.push_back(*t);
   }
   if (p.frac) {
@@ -343,9 +348,8 @@ AssertionPtr SpecLowering::atom(const ast::AssertAtom& at, Scope& scope) {
         a->values.push_back(tb_.var(pat->name.text, want));
         continue;
       }
-      // An existential bound by "exists" takes the sort of the first slot it fills.
-      if (auto* n = as_name(pt->values[i]); n && scope.vars.count(n->text) && want != Sort::Word)
-        scope.vars[n->text] = want;
+      // A name whose sort is open takes the sort of the first slot it fills.
+      if (auto* n = as_name(pt->values[i]); n && scope.undetermined.count(n->text)) scope.vars[n->text] = want;
       auto t = expr(pt->values[i], scope, want);
       if (!t || !check_sort(*t, want, pt->values[i], "this value")) return nullptr;
       a->values.push_back(*t);
@@ -368,6 +372,7 @@ AssertionPtr SpecLowering::atom(const ast::AssertAtom& at, Scope& scope) {
         return nullptr;
       }
       inner.vars[v.text] = Sort::Word;
+      inner.undetermined.insert(v.text);
     }
     a->body = assertion(ex->body.get(), inner);
     if (!a->body) return nullptr;
@@ -389,8 +394,13 @@ AssertionPtr SpecLowering::atom(const ast::AssertAtom& at, Scope& scope) {
     }
     a->lo = *lo;
     a->hi = *hi;
+    if (scope.vars.count(fa->var.text) || constant_(fa->var.text)) {
+      diags_.error(loc(fa->var), fmt::format("'{}' is already a name here; choose another", fa->var.text));
+      return nullptr;
+    }
     Scope inner = scope;
     inner.vars[fa->var.text] = Sort::Word;
+    inner.undetermined.erase(fa->var.text);
     a->vars.emplace_back(fa->var.text, Sort::Word);
     a->body = assertion(fa->body.get(), inner);
     if (!a->body) return nullptr;
@@ -450,9 +460,13 @@ std::optional<Predicate> SpecLowering::lower_predicate(const ast::PredicateDecl&
       return std::nullopt;
     }
     scope.vars[param.text] = Sort::Word;
+    scope.undetermined.insert(param.text);
   }
   p.body = assertion(d.body, scope);
-  if (!p.body) return std::nullopt;
+  if (!p.body) {
+    broken_predicates_.insert(p.name);
+    return std::nullopt;
+  }
   for (const auto& param : d.params) p.params.emplace_back(param.text, scope.vars[param.text]);
   std::vector<Sort> sorts;
   for (const auto& [n, s] : p.params) sorts.push_back(s);

@@ -3,6 +3,7 @@
 // resolved forms of logic/spec.h, checking names, sorts and resources.
 #include <functional>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,10 @@ class SpecLowering {
   // Logical variables in scope, with their sorts.
   struct Scope {
     std::map<std::string, Sort> vars;
+    // Names (exists variables, predicate parameters) whose sort is not fixed
+    // yet: the first use fixes it, and only a whole value can make it a set
+    // or a boolean.
+    std::set<std::string> undetermined;
     bool registers = true;  // false inside predicate bodies
   };
 
@@ -43,6 +48,7 @@ class SpecLowering {
   ConstantLookup constant_;
   std::map<std::string, std::size_t> predicate_arity_;
   std::map<std::string, std::vector<Sort>> predicate_sorts_;
+  std::set<std::string> broken_predicates_;  // declared with an error: uses are not checked again
   bool in_old_ = false;
   unsigned anonymous_ = 0;  // numbers the "_" patterns
 

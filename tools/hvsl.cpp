@@ -146,7 +146,8 @@ int cmd_verify(VerifyCli& cli) {
                           {"summary", {{"verified", verified}, {"failed", failed}, {"inconclusive", inconclusive},
                                        {"input_error", input_error}}}};
     std::cout << out.dump(2) << "\n";
-  } else {
+  } else if (verified + failed + inconclusive > 0 || !input_error) {
+    // (When nothing could be read, the diagnostics are the whole answer.)
     std::cout << "hvsl: " << summary << (input_error ? ", and input errors" : "") << "\n";
   }
   if (input_error) return kExitInputError;

@@ -14,10 +14,26 @@ Heap::Bucket* Heap::bucket(const std::string& name) {
   return b == buckets_.end() ? nullptr : &b->second;
 }
 
+namespace {
+bool literal_keys(const std::vector<Term>& keys) {
+  for (const auto& k : keys)
+    if (!is_lit(k)) return false;
+  return true;
+}
+}  // namespace
+
+std::size_t Heap::symbolic_keys(const std::string& name) const {
+  auto it = symbolic_.find(name);
+  return it == symbolic_.end() ? 0 : it->second;
+}
+
 Chunk& Heap::add(Chunk c) {
   Bucket& b = buckets_[c.name];
   auto it = b.find(c.keys);
-  if (it == b.end()) return b.emplace(c.keys, std::move(c)).first->second;
+  if (it == b.end()) {
+    if (!literal_keys(c.keys)) ++symbolic_[c.name];
+    return b.emplace(c.keys, std::move(c)).first->second;
+  }
   it->second.perm = it->second.perm + c.perm;
   return it->second;
 }
@@ -26,8 +42,12 @@ void Heap::take(const std::string& name, const std::vector<Term>& keys, Perm p) 
   Bucket& b = buckets_[name];
   auto it = b.find(keys);
   if (it == b.end()) return;
-  if (it->second.perm == p) b.erase(it);
-  else it->second.perm = it->second.perm - p;
+  if (it->second.perm == p) {
+    if (!literal_keys(keys)) --symbolic_[name];
+    b.erase(it);
+  } else {
+    it->second.perm = it->second.perm - p;
+  }
 }
 
 std::vector<const Chunk*> Heap::all() const {

@@ -32,9 +32,12 @@ class Heap {
   // Removes `p` of a chunk's permission; removes the chunk when none is left.
   void take(const std::string& name, const std::vector<Term>& keys, Perm p);
   std::vector<const Chunk*> all() const;
+  // How many chunks of a resource have a key that is not a literal.
+  std::size_t symbolic_keys(const std::string& name) const;
 
  private:
   std::map<std::string, Bucket> buckets_;
+  std::map<std::string, std::size_t> symbolic_;
 };
 
 std::string describe(const Chunk& c);  // "mem[2000] |-> 5"

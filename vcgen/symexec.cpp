@@ -13,14 +13,20 @@ Executor::Executor(const Machine& m, VmId vm, const HvcSpecTable& hvc, const Ver
 
 namespace {
 
-// Whether an assertion names the access set of `vm` anywhere.
-bool mentions_access(const AssertionPtr& a, VmId vm) {
-  if (!a) return false;
-  if (a->kind == Assertion::Kind::Chunk && a->name == "access" && is_lit(a->args[0]) && a->args[0]->value == vm)
+// Whether an assertion may name the access set of `vm`, directly or inside a
+// predicate it uses (any access chunk there counts: its VM may be a parameter).
+bool mentions_access(const AssertionPtr& a, VmId vm, const Machine& m, int depth = 0) {
+  if (!a || depth > 64) return a != nullptr;
+  if (a->kind == Assertion::Kind::Chunk && a->name == "access" &&
+      (!is_lit(a->args[0]) || a->args[0]->value == vm || depth > 0))
     return true;
+  if (a->kind == Assertion::Kind::Pred) {
+    auto it = m.predicates.find(a->name);
+    if (it != m.predicates.end() && mentions_access(it->second.body, vm, m, depth + 1)) return true;
+  }
   for (const auto& p : a->parts)
-    if (mentions_access(p, vm)) return true;
-  return mentions_access(a->body, vm);
+    if (mentions_access(p, vm, m, depth)) return true;
+  return mentions_access(a->body, vm, m, depth);
 }
 
 }  // namespace
@@ -32,31 +38,68 @@ Chunk Executor::declared_access() const {
   return Chunk{"access", {tb_.word(vm_)}, {tb_.set_of(pages)}, Perm{1, 1}};
 }
 
-// The code's words, as VMSL's fetch rule needs them (vmsl.md §4.2): half of
-// each, so the code can read but not overwrite itself unless a spec hands it
-// the whole word. Words the state already holds are left as they are.
-void Executor::add_code_chunks(SymState& s) {
-  for (std::size_t k = 0; k < code_.instrs.size(); ++k) {
-    Term addr = tb_.word(code_.base + k);
-    if (s.heap.find("mem", {addr})) continue;
-    s.heap.add(Chunk{"mem", {addr}, {tb_.word(*m_.encoding.find(code_.instrs[k]))}, Perm{1, 2}});
+Term Executor::code_word_fact(const Chunk& c) const {
+  const Term& key = c.keys[0];
+  const Term& value = c.values[0];
+  auto enc = [&](std::size_t k) { return tb_.word(*m_.encoding.find(code_.instrs[k])); };
+  if (is_lit(key)) {
+    Word a = key->value;
+    if (a < code_.base || a - code_.base >= code_.instrs.size()) return tb_.boolean(true);
+    return tb_.eq(value, enc(a - code_.base));
+  }
+  Term fact = tb_.boolean(true);
+  for (std::size_t k = 0; k < code_.instrs.size(); ++k)
+    fact = tb_.and_(fact, tb_.implies(tb_.eq(key, tb_.word(code_.base + k)), tb_.eq(value, enc(k))));
+  return fact;
+}
+
+void Executor::assume_code_loaded(SymState& s) {
+  Heap::Bucket* mem = s.heap.bucket("mem");
+  if (!mem) return;
+  for (const auto& [keys, c] : *mem) {
+    Term fact = code_word_fact(c);
+    if (!is_true(fact)) s.path.push_back(fact);
   }
 }
 
-// At a cut point the code words are claimed implicitly: they must still be
-// there, unchanged.
-bool Executor::code_intact(SymState& s, const SourceLoc& at) {
-  for (std::size_t k = 0; k < code_.instrs.size(); ++k) {
-    Word addr = code_.base + k;
-    Chunk* c = s.heap.find("mem", {tb_.word(addr)});
-    Term want = tb_.word(*m_.encoding.find(code_.instrs[k]));
-    if (c && (c->values[0] == want || prove(s, tb_.eq(c->values[0], want), "code intact", at).verdict ==
-                                          smt::Verdict::Valid))
-      continue;
-    report(s, "invariant.code",
-           fmt::format("at the loop invariant the code's own word at {} ('{}') may have been changed or given away",
-                       addr, to_string(code_.instrs[k])),
-           at, {}, {}, nullptr, Term());
+bool Executor::code_intact(SymState& s, const SourceLoc& at, const std::string& id) {
+  Heap::Bucket* mem = s.heap.bucket("mem");
+  if (!mem) return true;
+  for (const auto& [keys, c] : *mem) {
+    Term fact = code_word_fact(c);
+    if (is_true(fact)) continue;
+    if (!check(s, fact, id,
+               fmt::format("the code may have overwritten its own instructions ({} may be a code word holding "
+                           "something else)",
+                           describe(c)),
+               at))
+      return false;
+  }
+  return true;
+}
+
+// The word at pc must still be this instruction: a chunk that may be there
+// must hold it.
+bool Executor::fetch_word_ok(SymState& s, std::size_t index) {
+  Heap::Bucket* mem = s.heap.bucket("mem");
+  if (!mem) return true;
+  Term pc = tb_.word(s.pc);
+  Term want = tb_.word(*m_.encoding.find(code_.instrs[index]));
+  std::vector<const Chunk*> near;
+  if (const Chunk* c = s.heap.find("mem", {pc})) near.push_back(c);
+  if (s.heap.symbolic_keys("mem") > 0)
+    for (const auto& [keys, c] : *mem)
+      if (!is_lit(keys[0])) near.push_back(&c);
+  for (const Chunk* c : near) {
+    Term ok = tb_.implies(tb_.eq(c->keys[0], pc), tb_.eq(c->values[0], want));
+    if (is_true(ok)) continue;
+    auto out = prove(s, ok, "fetch (code unchanged)", loc_of(index));
+    if (out.verdict == smt::Verdict::Valid) continue;
+    s.trace.push_back(PathStep{s.pc, to_string(code_.instrs[index]), loc_of(index)});
+    report(s, "fetch.modified",
+           fmt::format("the word at {} may no longer be the instruction '{}': the code overwrote it", s.pc,
+                       to_string(code_.instrs[index])),
+           loc_of(index), {}, {}, &out, ok);
     return false;
   }
   return true;
@@ -210,15 +253,25 @@ void Executor::report(const SymState& s, const std::string& id, const std::strin
 
 // ---- produce and consume ---------------------------------------------------------------
 
+namespace {
+// A vector holding just `s`, moved in ({std::move(s)} would copy it: the
+// elements of an initializer_list are const).
+std::vector<SymState> one(SymState s) {
+  std::vector<SymState> v;
+  v.push_back(std::move(s));
+  return v;
+}
+}  // namespace
+
 std::vector<SymState> Executor::produce(SymState s, const AssertionPtr& a, Bindings& b) {
   using K = Assertion::Kind;
   switch (a->kind) {
-    case K::Emp: return {std::move(s)};
+    case K::Emp: return one(std::move(s));
     case K::Pure: {
       Term c = subst(a->cond, s, b);
       if (is_false(c)) return {};
       if (!is_true(c)) s.path.push_back(c);
-      return {std::move(s)};
+      return one(std::move(s));
     }
     case K::Chunk: case K::Pred: {
       Chunk c;
@@ -238,27 +291,36 @@ std::vector<SymState> Executor::produce(SymState s, const AssertionPtr& a, Bindi
       // distinct full chunks of a resource have distinct keys. (Not for
       // predicate instances: p(x) &*& p(x) can hold.)
       Heap::Bucket* bucket = a->kind == K::Pred ? nullptr : s.heap.bucket(c.name);
-      if (bucket) {
-        for (const auto& [keys, other] : *bucket) {
-          if (keys == c.keys) {
-            if (Perm{1, 1} < other.perm + c.perm) return {};
-            for (std::size_t i = 0; i < c.values.size(); ++i) s.path.push_back(tb_.eq(other.values[i], c.values[i]));
-            continue;
-          }
-          bool literal = true;
-          for (std::size_t i = 0; i < keys.size(); ++i) literal = literal && is_lit(keys[i]) && is_lit(c.keys[i]);
-          if (literal || !(c.perm.full() || other.perm.full())) continue;
-          Term same = tb_.boolean(true);
-          for (std::size_t i = 0; i < keys.size(); ++i) same = tb_.and_(same, tb_.eq(keys[i], c.keys[i]));
-          s.path.push_back(tb_.not_(same));
+      bool literal_new = true;
+      for (const auto& k : c.keys) literal_new = literal_new && is_lit(k);
+      auto against = [&](const std::vector<Term>& keys, const Chunk& other) {
+        if (keys == c.keys) {
+          if (Perm{1, 1} < other.perm + c.perm) return false;  // two wholes of one thing: impossible
+          for (std::size_t i = 0; i < c.values.size(); ++i) s.path.push_back(tb_.eq(other.values[i], c.values[i]));
+          return true;
         }
+        bool literal = literal_new;
+        for (const auto& k : keys) literal = literal && is_lit(k);
+        if (literal || !(c.perm.full() || other.perm.full())) return true;
+        Term same = tb_.boolean(true);
+        for (std::size_t i = 0; i < keys.size(); ++i) same = tb_.and_(same, tb_.eq(keys[i], c.keys[i]));
+        s.path.push_back(tb_.not_(same));
+        return true;
+      };
+      if (bucket && literal_new && s.heap.symbolic_keys(c.name) == 0) {
+        // Only a chunk with the same literal keys can clash: no scan.
+        if (const Chunk* other = s.heap.find(c.name, c.keys))
+          if (!against(other->keys, *other)) return {};
+      } else if (bucket) {
+        for (const auto& [keys, other] : *bucket)
+          if (!against(keys, other)) return {};
       }
       if (s.start && s.fresh && c.name == "mem") s.start->memory.emplace_back(c.keys[0], c.values[0]);
       s.heap.add(std::move(c));
-      return {std::move(s)};
+      return one(std::move(s));
     }
     case K::Sep: {
-      std::vector<SymState> states{std::move(s)};
+      std::vector<SymState> states = one(std::move(s));
       for (const auto& part : a->parts) {
         std::vector<SymState> next;
         for (auto& st : states)
@@ -272,7 +334,7 @@ std::vector<SymState> Executor::produce(SymState s, const AssertionPtr& a, Bindi
       return produce(std::move(s), a->body, b);
     }
     case K::Forall: {
-      std::vector<SymState> states{std::move(s)};
+      std::vector<SymState> states = one(std::move(s));
       for (Word i = a->lo->value; i < a->hi->value; ++i) {
         std::vector<SymState> next;
         for (auto& st : states) {
@@ -392,7 +454,7 @@ std::vector<Executor::Match> Executor::match_chunk(SymState s, const std::string
 std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindings& b, const Purpose& p) {
   using K = Assertion::Kind;
   switch (a->kind) {
-    case K::Emp: return {std::move(s)};
+    case K::Emp: return one(std::move(s));
     case K::Pure: {
       Term c = subst(a->cond, s, b);
       std::map<std::string, Sort> vars;
@@ -410,7 +472,7 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
       check(s, c, p.id + ".false",
             fmt::format("{} may not hold: {}", p.what, a->text.empty() ? to_string(a->cond) : a->text), p.at, a->loc,
             "this clause may be false");
-      return {std::move(s)};
+      return one(std::move(s));
     }
     case K::Chunk: case K::Pred: {
       std::string name = a->kind == K::Pred ? "pred:" + a->name : a->name;
@@ -464,7 +526,7 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
       return out;
     }
     case K::Sep: {
-      std::vector<SymState> states{std::move(s)};
+      std::vector<SymState> states = one(std::move(s));
       for (const auto& part : a->parts) {
         std::vector<SymState> next;
         for (auto& st : states)
@@ -479,7 +541,7 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
       return consume(std::move(s), a->body, inner, p);
     }
     case K::Forall: {
-      std::vector<SymState> states{std::move(s)};
+      std::vector<SymState> states = one(std::move(s));
       for (Word i = a->lo->value; i < a->hi->value; ++i) {
         std::vector<SymState> next;
         for (auto& st : states) {
@@ -535,11 +597,29 @@ void Executor::run() {
   if (decl_.spec.requires_) starts = produce(std::move(s), decl_.spec.requires_, b);
   else starts.push_back(std::move(s));
   for (const auto& [k, v] : b) pre_env_[k] = v;
+  // A contradictory precondition would make every claim true: report it.
+  std::vector<SymState> live;
+  for (auto& st : starts) {
+    if (!st.path.empty() && feasibility(st, tb_.boolean(true), "requires is satisfiable", decl_.spec.requires_loc) ==
+                                smt::Verdict::Invalid)
+      continue;
+    live.push_back(std::move(st));
+  }
+  if (live.empty() && decl_.spec.requires_) {
+    Failure f;
+    f.id = "requires.unsatisfiable";
+    f.message = "the precondition can never hold (it contradicts itself or the VM's implicit resources), so "
+                "verifying under it would prove nothing";
+    f.loc = decl_.spec.requires_loc;
+    result_.failures.push_back(std::move(f));
+    return;
+  }
+  starts = std::move(live);
   for (auto& st : starts) {
     for (const auto& [k, v] : b) st.env[k] = v;
     // The VM's access set is the declared one unless the precondition says otherwise.
-    if (!st.heap.find("access", {tb_.word(vm_)})) st.heap.add(declared_access());
-    add_code_chunks(st);
+    if (!mentions_access(decl_.spec.requires_, vm_, m_)) st.heap.add(declared_access());
+    assume_code_loaded(st);
     work_.push_back(std::move(st));
   }
   while (!work_.empty()) {
@@ -614,10 +694,10 @@ bool Executor::ghost(SymState& s, std::size_t index) {
         p.what = "the loop invariant";
         Bindings b = s.env;
         s.trace.push_back(PathStep{s.pc, "reaches the invariant", op.loc, true});
+        if (!code_intact(s, op.loc, "invariant.code")) return false;
         for (auto& rest : consume(s, op.assertion, b, p)) {
-          if (!code_intact(rest, op.loc)) continue;
           // An invariant that does not mention the VM's access set claims the declared one.
-          if (mentions_access(op.assertion, vm_)) continue;
+          if (mentions_access(op.assertion, vm_, m_)) continue;
           Chunk want = declared_access();
           Chunk* have = rest.heap.find("access", want.keys);
           if (!have || !have->perm.full()) {
@@ -707,13 +787,12 @@ void Executor::start_from_invariant(std::size_t index, const GhostOp& inv) {
   s.env = pre_env_;
   s.start->pc = s.pc;
   s.start->regs = s.regs;
-  if (!mentions_access(inv.assertion, vm_)) s.heap.add(declared_access());
+  if (!mentions_access(inv.assertion, vm_, m_)) s.heap.add(declared_access());
   Bindings b = s.env;
-  auto code_later = [&](SymState& st) { add_code_chunks(st); };
   // The invariant's own patterns are bound afresh each time it is reached,
   // so they stay out of the environment.
   for (auto& st : produce(std::move(s), inv.assertion, b)) {
-    code_later(st);
+    assume_code_loaded(st);
     st.trace.push_back(PathStep{st.pc, "starts from the invariant", inv.loc, true});
     work_.push_back(std::move(st));
   }
@@ -745,20 +824,7 @@ bool Executor::fetch_ok(SymState& s, std::size_t index) {
            loc_of(index), {}, {}, &out, ok);
     return false;
   }
-  // The word at pc must still be this instruction.
-  Chunk* word = s.heap.find("mem", {tb_.word(s.pc)});
-  Term want = tb_.word(*m_.encoding.find(code_.instrs[index]));
-  if (word && word->values[0] == want) return true;
-  Term same = word ? tb_.eq(word->values[0], want) : tb_.boolean(false);
-  auto kept = prove(s, same, "fetch (code unchanged)", loc_of(index));
-  if (kept.verdict == smt::Verdict::Valid) return true;
-  s.trace.push_back(PathStep{s.pc, to_string(code_.instrs[index]), loc_of(index)});
-  report(s, "fetch.modified",
-         word ? fmt::format("the word at {} may no longer be the instruction '{}': the code overwrote it", s.pc,
-                            to_string(code_.instrs[index]))
-              : fmt::format("the code no longer holds its own instruction word at {} (it was given away)", s.pc),
-         loc_of(index), {}, {}, word ? &kept : nullptr, same);
-  return false;
+  return fetch_word_ok(s, index);
 }
 
 bool Executor::data_access_ok(SymState& s, const Term& addr, bool write, std::size_t index) {
@@ -857,6 +923,16 @@ void Executor::data_access(SymState s, const Instr& i, std::size_t index) {
   Term addr = s.regs[i.b];
   if (!data_access_ok(s, addr, write, index)) return;
   Purpose p{write ? "str" : "ldr", fmt::format("'{}'", to_string(i)), loc_of(index), {}};
+  // The code may read its own words (they hold its instructions) when no
+  // chunk can be at that address.
+  if (!write && is_lit(addr) && addr->value >= code_.base && addr->value - code_.base < code_.instrs.size() &&
+      !s.heap.find("mem", {addr}) && s.heap.symbolic_keys("mem") == 0) {
+    s.regs[i.a] = tb_.word(*m_.encoding.find(code_.instrs[addr->value - code_.base]));
+    s.pc = m_.profile->add(s.pc, 1);
+    s.jumped = false;
+    work_.push_back(std::move(s));
+    return;
+  }
   auto matches = match_chunk(std::move(s), "mem", {addr}, p, "mem.permission",
                              fmt::format("'{}' {} mem[{}], which the code does not {} (add 'mem[...] |-> ...' to "
                                          "the precondition or the loop invariant)",

@@ -115,9 +115,14 @@ class Executor {
   void start_from_invariant(std::size_t index, const GhostOp& inv);
   Term access_set(SymState& s, std::size_t index);
   Chunk declared_access() const;
-  // The code's own words, held implicitly (read-only) like its access set.
-  void add_code_chunks(SymState& s);
-  bool code_intact(SymState& s, const SourceLoc& at);
+  // The code's own words. They are not resources the code holds; but any
+  // memory chunk that may sit on a code word holds the loaded instruction at
+  // a run's start, must still hold it when that word is fetched, and must at
+  // a cut point (which claims the code is intact).
+  Term code_word_fact(const Chunk& c) const;  // "if c is on a code word, it holds the instruction"
+  void assume_code_loaded(SymState& s);
+  bool code_intact(SymState& s, const SourceLoc& at, const std::string& id);
+  bool fetch_word_ok(SymState& s, std::size_t index);
   Perm scale_{1, 1};  // fractions of a predicate body being folded or unfolded
   void branch_to(SymState s, const Term& target, std::size_t index);
   void data_access(SymState s, const Instr& i, std::size_t index);
