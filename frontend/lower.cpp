@@ -425,6 +425,10 @@ class Lowering {
         continue;
       }
       ensures_at = at;
+      if (!vm.known)
+        diags_.warning(loc(*at), fmt::format("'{}' is unknown, so its code is not verified and this 'ensures' is "
+                                             "ignored",
+                                             d.name.text));
       Postcondition post;
       post.loc = loc(*at);
       if (auto* e = boost::get<ast::EnsuresItem>(&item)) {

@@ -137,7 +137,9 @@ int cmd_verify(VerifyCli& cli) {
       files.push_back({{"file", f}, {"blocks", render_json(blocks, f, cli.stats)}});
     } else {
       std::cout << render_text(blocks, *l.machine, *l.source, cli.stats);
-      if (blocks.empty()) std::cout << fmt::format("{}: nothing to verify (no known VM has an 'ensures')\n", f);
+      if (blocks.empty())
+        std::cout << fmt::format("{}: nothing to verify (no {}known VM has an 'ensures')\n", f,
+                                 cli.only.empty() ? "" : "selected ");
     }
   }
   std::string summary = fmt::format("{} verified, {} failed, {} inconclusive", verified, failed, inconclusive);

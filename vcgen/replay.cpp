@@ -89,7 +89,7 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
   auto mode_is = [&](Mode want) {
     if (fin.mode == want) {
       c.confirmed = true;
-      c.replay_note = fmt::format("the interpreter reaches {} after {} steps", name(want), n);
+      c.replay_note = fmt::format("the interpreter reaches {} after {} step{}", name(want), n, n == 1 ? "" : "s");
     } else {
       c.replay_note = fmt::format("the interpreter ends in {}, not {}", name(fin.mode), name(want));
     }
@@ -108,11 +108,22 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
     }
     return c;
   }
-  if (ends_with(id, "permission") || ends_with(id, "witness")) {
+  if (ends_with(id, "witness")) {
+    c.replay_note = fmt::format("the interpreter follows the path ({} step{}); the failure is in the spec (a value "
+                                "nothing determines), which running cannot show",
+                                n, n == 1 ? "" : "s");
+    return c;
+  }
+  if (id == "path.too_long" || id == "branch.target" || id == "hvc.no_spec" || id == "requires.unsatisfiable") {
+    c.replay_note = fmt::format("the interpreter follows the path ({} step{}) to this point", n, n == 1 ? "" : "s");
+    c.confirmed = true;
+    return c;
+  }
+  if (ends_with(id, "permission")) {
     c.replay_note = fmt::format(
-        "the interpreter follows the path ({} steps); the failure is about ownership, which the concrete machine "
+        "the interpreter follows the path ({} step{}); the failure is about ownership, which the concrete machine "
         "does not track, so it is not confirmed by running",
-        n);
+        n, n == 1 ? "" : "s");
     return c;
   }
   // A condition that may be false: the concrete state must agree with the
@@ -134,7 +145,8 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
     }
   }
   c.confirmed = true;
-  c.replay_note = fmt::format("the interpreter follows the path ({} steps) to a state where the condition is false", n);
+  c.replay_note = fmt::format("the interpreter follows the path ({} step{}) to a state where the condition is false",
+                              n, n == 1 ? "" : "s");
   return c;
 }
 

@@ -1,10 +1,30 @@
 #include "vcgen/symexec.h"
 
+#include <regex>
+
 #include <fmt/format.h>
 
 #include "vcgen/replay.h"
 
 namespace hvsl {
+
+namespace {
+
+// A term for a message: the verifier's fresh names read as the names the
+// spec used ("v#3" as "v", an anonymous "_2#5" as "_").
+std::string show(const Term& t) {
+  static const std::regex fresh_suffix("#[0-9]+");
+  static const std::regex anonymous("\\b_[0-9]+\\b");
+  return std::regex_replace(std::regex_replace(to_string(t), fresh_suffix, ""), anonymous, "_");
+}
+
+std::string show(const Chunk& c) {
+  static const std::regex fresh_suffix("#[0-9]+");
+  static const std::regex anonymous("\\b_[0-9]+\\b");
+  return std::regex_replace(std::regex_replace(describe(c), fresh_suffix, ""), anonymous, "_");
+}
+
+}  // namespace
 
 Executor::Executor(const Machine& m, VmId vm, const HvcSpecTable& hvc, const VerifyOptions& opts,
                    smt::Solver& solver, BlockResult& result)
@@ -71,7 +91,7 @@ bool Executor::code_intact(SymState& s, const SourceLoc& at, const std::string& 
     if (!check(s, fact, id,
                fmt::format("the code may have overwritten its own instructions ({} may be a code word holding "
                            "something else)",
-                           describe(c)),
+                           show(c)),
                at))
       return false;
   }
@@ -463,8 +483,8 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
         if (!v.empty() && v.find('#') == std::string::npos && v.find('.') == std::string::npos && !reg_by_name(v) &&
             !b.count(v)) {
           report(s, p.id + ".witness",
-                 fmt::format("{} needs a value for '{}', but nothing before this fact determines it; bind it with "
-                             "a pattern ('|-> ?{}') first",
+                 fmt::format("{} needs a value for '{}', but nothing before this fact determines it; let a "
+                             "resource determine it first (e.g. 'mem[a] |-> {}' before the fact)",
                              p.what, v, v),
                  p.at, a->loc, "in this clause", nullptr, Term());
           return {};
@@ -485,7 +505,7 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
       }
       Chunk shown{name, {}, {}, a->perm};
       for (const auto& k : keys) shown.keys.push_back(k.valid() ? k : tb_.var("_", Sort::Word));
-      std::string what = describe(shown);
+      std::string what = show(shown);
       what = what.substr(0, what.find(" |->"));
       std::vector<SymState> out;
       auto matches = match_chunk(std::move(s), name, keys, p, p.id + ".permission",
@@ -499,7 +519,7 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
         Perm need = a->perm * scale_;
         if (c.perm < need) {
           report(st, p.id + ".permission",
-                 fmt::format("{} needs permission {} of {}, but only {} is held", p.what, need.str(), describe(c),
+                 fmt::format("{} needs permission {} of {}, but only {} is held", p.what, need.str(), show(c),
                              c.perm.str()),
                  p.at, a->loc, "required by this clause", nullptr, Term());
           continue;
@@ -515,9 +535,9 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
             continue;
           }
           Term want = subst(v, st, bm);
-          std::string place = describe(Chunk{name, chunk_keys, {chunk_values[i]}, Perm{1, 1}});
+          std::string place = show(Chunk{name, chunk_keys, {chunk_values[i]}, Perm{1, 1}});
           check(st, tb_.eq(chunk_values[i], want), p.id + ".value",
-                fmt::format("{} may not hold: {}, which may differ from {}", p.what, place, to_string(want)), p.at,
+                fmt::format("{} may not hold: {}, which may differ from {}", p.what, place, show(want)), p.at,
                 a->loc, "this clause may be false");
         }
         if (matches.size() == 1) b = std::move(bm);
@@ -838,7 +858,7 @@ bool Executor::data_access_ok(SymState& s, const Term& addr, bool write, std::si
   return check(s, ok, write ? "str.fault" : "ldr.fault",
                fmt::format("'{}' may {} address {}, which it cannot {} (no access{}): the VM would end in "
                            "FailPageFaultI",
-                           to_string(code_.instrs[index]), what, to_string(addr), what,
+                           to_string(code_.instrs[index]), what, show(addr), what,
                            own ? (write ? ", or its own RX page" : ", or its own TX page") : ""),
                loc_of(index));
 }
@@ -851,7 +871,7 @@ void Executor::branch_to(SymState s, const Term& target, std::size_t index) {
     undecided.reason = "the solver could not decide the target";
     report(s, "branch.target",
            fmt::format("the target of '{}' is not determined on this path ({}); hvsl needs a known target",
-                       to_string(code_.instrs[index]), to_string(target)),
+                       to_string(code_.instrs[index]), show(target)),
            loc_of(index), {}, {}, unknown ? &undecided : nullptr, Term());
     return;
   }
@@ -936,7 +956,7 @@ void Executor::data_access(SymState s, const Instr& i, std::size_t index) {
   auto matches = match_chunk(std::move(s), "mem", {addr}, p, "mem.permission",
                              fmt::format("'{}' {} mem[{}], which the code does not {} (add 'mem[...] |-> ...' to "
                                          "the precondition or the loop invariant)",
-                                         to_string(i), write ? "writes" : "reads", to_string(addr),
+                                         to_string(i), write ? "writes" : "reads", show(addr),
                                          write ? "own" : "hold"),
                              {});
   for (auto& [st, keys] : matches) {
@@ -944,7 +964,7 @@ void Executor::data_access(SymState s, const Instr& i, std::size_t index) {
     if (write && !c.perm.full()) {
       report(st, "mem.permission",
              fmt::format("'{}' writes {}, but the code holds only {} of it (a write needs all of it)", to_string(i),
-                         describe(c), c.perm.str()),
+                         show(c), c.perm.str()),
              loc_of(index), {}, {}, nullptr, Term());
       continue;
     }
