@@ -255,7 +255,7 @@ const auto emp_text_def = raw[lexeme[lit("emp") >> !idchar]];
 const auto emp_a_def = emp_text;
 const auto pt_head_def =
     (raw[lexeme[lit("mem") >> !idchar]] >> lit('[') > x3::repeat(1)[sexpr] > lit(']')) |
-    (raw[lexeme[(lit("access") | lit("owner") | lit("excl") | lit("tx") | lit("rxstate") | lit("rx") |
+    (raw[lexeme[(lit("access") | lit("reg") | lit("owner") | lit("excl") | lit("tx") | lit("rxstate") | lit("rx") |
                  lit("trans") | lit("retrieved") | lit("handles")) >>
                 !idchar]] >>
      lit('(') > -(sexpr % ',') > lit(')'));

@@ -22,6 +22,7 @@ std::string Perm::str() const { return den == 1 ? fmt::format("{}", num) : fmt::
 const ResourceInfo* resource_info(const std::string& name) {
   static const std::vector<ResourceInfo> table = {
       {"mem", {Sort::Word}, {Sort::Word}},                    // mem[addr] |-> value
+      {"reg", {Sort::Word, Sort::Word}, {Sort::Word}},        // reg(vm, n) |-> value: register rn of another VM
       {"access", {Sort::Word}, {Sort::Set}},                  // access(vm) |-> pages it can access
       {"owner", {Sort::Word}, {Sort::Word}},                  // owner(page) |-> vm
       {"excl", {Sort::Word}, {Sort::Bool}},                   // excl(page) |-> flag
