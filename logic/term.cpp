@@ -298,12 +298,12 @@ std::string show(const Term& t, int outer) {
     case Kind::Not:
       if (t->args[0]->kind == Kind::Eq)
         return show(t->args[0]->args[0], 5) + " != " + show(t->args[0]->args[1], 5);
-      return "!" + show(t->args[0], 9);
+      return fmt::format("!{}", show(t->args[0], 9));  // (not "!" + ...: GCC 12 -Wrestrict false positive at -O3)
     case Kind::And: return bin("&&");
     case Kind::Or: return bin("||");
     case Kind::Implies: return bin("==>");
     case Kind::Ite:
-      return "(" + show(t->args[0], 0) + " ? " + show(t->args[1], 0) + " : " + show(t->args[2], 0) + ")";
+      return fmt::format("({} ? {} : {})", show(t->args[0], 0), show(t->args[1], 0), show(t->args[2], 0));
     case Kind::EmptySet: return "{}";
     case Kind::Insert: case Kind::Union: {
       if (auto l = literal_set(t)) {

@@ -89,9 +89,11 @@ bool Executor::code_intact(SymState& s, const SourceLoc& at, const std::string& 
     Term fact = code_word_fact(c);
     if (is_true(fact)) continue;
     if (!check(s, fact, id,
-               fmt::format("the code may have overwritten its own instructions ({} may be a code word holding "
-                           "something else)",
-                           show(c)),
+               [&] {
+                 return fmt::format("the code may have overwritten its own instructions ({} may be a code word "
+                                    "holding something else)",
+                                    show(c));
+               },
                at))
       return false;
   }
@@ -234,11 +236,12 @@ bool Executor::feasible(const SymState& s, const Term& extra, const std::string&
   return feasibility(s, extra, purpose, loc) != smt::Verdict::Invalid;
 }
 
-bool Executor::check(SymState& s, const Term& goal, const std::string& id, const std::string& message,
-                     const SourceLoc& loc, const SourceLoc& related, const std::string& note) {
+bool Executor::check(SymState& s, const Term& goal, const std::string& id,
+                     const std::function<std::string()>& message, const SourceLoc& loc, const SourceLoc& related,
+                     const std::string& note) {
   auto out = prove(s, goal, id, loc);
   if (out.verdict == smt::Verdict::Valid) return true;
-  report(s, id, message, loc, related, note, &out, goal);
+  report(s, id, message(), loc, related, note, &out, goal);
   // Go on as if it held, to find the failures after it on this path.
   s.path.push_back(goal);
   return false;
@@ -490,8 +493,8 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
           return {};
         }
       check(s, c, p.id + ".false",
-            fmt::format("{} may not hold: {}", p.what, a->text.empty() ? to_string(a->cond) : a->text), p.at, a->loc,
-            "this clause may be false");
+            [&] { return fmt::format("{} may not hold: {}", p.what, a->text.empty() ? show(a->cond) : a->text); },
+            p.at, a->loc, "this clause may be false");
       return one(std::move(s));
     }
     case K::Chunk: case K::Pred: {
@@ -535,10 +538,13 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
             continue;
           }
           Term want = subst(v, st, bm);
-          std::string place = show(Chunk{name, chunk_keys, {chunk_values[i]}, Perm{1, 1}});
-          check(st, tb_.eq(chunk_values[i], want), p.id + ".value",
-                fmt::format("{} may not hold: {}, which may differ from {}", p.what, place, show(want)), p.at,
-                a->loc, "this clause may be false");
+          const Term& have = chunk_values[i];
+          check(st, tb_.eq(have, want), p.id + ".value",
+                [&] {
+                  std::string place = show(Chunk{name, chunk_keys, {have}, Perm{1, 1}});
+                  return fmt::format("{} may not hold: {}, which may differ from {}", p.what, place, show(want));
+                },
+                p.at, a->loc, "this clause may be false");
         }
         if (matches.size() == 1) b = std::move(bm);
         out.push_back(std::move(st));
@@ -728,8 +734,11 @@ bool Executor::ghost(SymState& s, std::size_t index) {
             continue;
           }
           check(rest, tb_.eq(have->values[0], want.values[0]), "invariant.access",
-                "the loop invariant does not mention the VM's access set, so it claims the declared one, which "
-                "may have changed here",
+                [] {
+                  return std::string(
+                      "the loop invariant does not mention the VM's access set, so it claims the declared one, "
+                      "which may have changed here");
+                },
                 op.loc);
         }
         start_from_invariant(index, op);
@@ -855,12 +864,15 @@ bool Executor::data_access_ok(SymState& s, const Term& addr, bool write, std::si
   const auto& own = write ? decl_.rx : decl_.tx;
   if (own) ok = tb_.and_(ok, tb_.ne(page, tb_.word(m_.pages[*own].base)));
   std::string what = write ? "write" : "read";
-  return check(s, ok, write ? "str.fault" : "ldr.fault",
-               fmt::format("'{}' may {} address {}, which it cannot {} (no access{}): the VM would end in "
+  return check(
+      s, ok, write ? "str.fault" : "ldr.fault",
+      [&] {
+        return fmt::format("'{}' may {} address {}, which it cannot {} (no access{}): the VM would end in "
                            "FailPageFaultI",
                            to_string(code_.instrs[index]), what, show(addr), what,
-                           own ? (write ? ", or its own RX page" : ", or its own TX page") : ""),
-               loc_of(index));
+                           own ? (write ? ", or its own RX page" : ", or its own TX page") : "");
+      },
+      loc_of(index));
 }
 
 void Executor::branch_to(SymState s, const Term& target, std::size_t index) {

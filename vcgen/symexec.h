@@ -1,6 +1,7 @@
 #pragma once
 // Internal to vcgen/: the symbolic state and the executor of one VM's code.
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,8 +85,9 @@ class Executor {
   void record(const std::string& purpose, const SourceLoc& loc, const std::vector<Term>& assumptions, const Term& goal,
               const smt::Outcome& out);
   // Proves goal or reports a failure; returns whether it was proved.
-  bool check(SymState& s, const Term& goal, const std::string& id, const std::string& message, const SourceLoc& loc,
-             const SourceLoc& related = {}, const std::string& note = {});
+  // The message is built only if the check fails (messages are not cheap).
+  bool check(SymState& s, const Term& goal, const std::string& id, const std::function<std::string()>& message,
+             const SourceLoc& loc, const SourceLoc& related = {}, const std::string& note = {});
   void report(const SymState& s, const std::string& id, const std::string& message, const SourceLoc& loc,
               const SourceLoc& related, const std::string& note, const smt::Outcome* outcome, const Term& goal);
 
