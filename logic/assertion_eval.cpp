@@ -1,5 +1,7 @@
 #include "logic/assertion_eval.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "logic/encoding.h"
@@ -111,6 +113,16 @@ class Evaluator {
   const Profile& p_;
   PageIndex pages_;
   AssertionEvalOptions opts_;
+  // Parameters of the predicate being unfolded whose argument is a pattern:
+  // the first chunk in the body that fixes one binds it for the whole body,
+  // even inside a forall, if or exists (whose own names stay inside).
+  std::set<std::string> open_;
+
+  void export_open(const Env& inner, Env& env) const {
+    for (const auto& n : open_)
+      if (!env.count(n))
+        if (auto it = inner.find(n); it != inner.end()) env[n] = it->second;
+  }
 
   static bool unbound_var(const Term& t, const Env& env) { return t->kind == Kind::Var && !env.count(t->name); }
 
@@ -175,6 +187,7 @@ class Evaluator {
         Env inner = env;
         for (const auto& [v, sort] : a.vars) inner.erase(v);
         R r = conj({a.body.get()}, inner, depth);
+        if (r.st == St::Holds) export_open(inner, env);
         if (r.st == St::Blocked)
           for (const auto& [v, sort] : a.vars)
             if (v == r.missing)
@@ -190,6 +203,7 @@ class Evaluator {
           Env inner = env;
           inner[var] = word_value(i);
           R r = conj({a.body.get()}, inner, depth);
+          if (r.st == St::Holds) export_open(inner, env);
           if (r.st == St::Fails || r.st == St::Blocked) {
             if (r.st == St::Fails) r.why = fmt::format("for {} = {}: {}", var, i, r.why);
             return r;
@@ -206,7 +220,9 @@ class Evaluator {
         auto c = term(a.cond, env, missing);
         if (!c) return missing == "?" ? unknown("cannot evaluate " + to_string(a.cond)) : blocked(missing);
         Env inner = env;
-        return conj({a.parts[c->word ? 0 : 1].get()}, inner, depth);
+        R r = conj({a.parts[c->word ? 0 : 1].get()}, inner, depth);
+        if (r.st == St::Holds) export_open(inner, env);
+        return r;
       }
     }
     return unknown("unknown assertion kind");
@@ -280,6 +296,13 @@ class Evaluator {
       out.push_back(word_value(encode(p_, t.kind)));
       return holds();
     }
+    if (r == "reg") {  // reg(vm, n) |-> v: register rn of a VM (r0..r30, then pc and nz by index)
+      auto v = vm_id(keys[0].word);
+      if (!v) return fails(fmt::format("{}: {} is no VM", show_chunk(a), keys[0].word));
+      if (keys[1].word >= kRegCount) return fails(fmt::format("{}: {} is no register", show_chunk(a), keys[1].word));
+      out.push_back(word_value(s_.vms[*v].regs[keys[1].word]));
+      return holds();
+    }
     if (r == "handles") {
       std::set<Word> free;
       for (const auto& [h, t] : s_.trans)
@@ -343,7 +366,11 @@ class Evaluator {
       body[p.params[k].first] = *v;
     }
     if (!p.body) return holds();
+    std::set<std::string> saved = std::move(open_);
+    open_.clear();
+    for (std::size_t k : binders) open_.insert(p.params[k].first);
     R r = conj({p.body.get()}, body, depth + 1);
+    open_ = std::move(saved);
     if (r.st == St::Blocked)
       return unknown(fmt::format("{}: its body needs a value for '{}' that nothing determines", show_chunk(a), r.missing));
     if (r.st != St::Holds) {

@@ -24,8 +24,12 @@
 //                     transaction behind handle h (kind encoded as in the
 //                     profile; a free or invalid handle: the chunk fails)
 //   handles() |-> S   S is the set of free handles
+//   reg(vm, n) |-> x  register n of vm (0..30: r0..r30; 31: pc; 32: nz) equals x
 //   P(args)           P's body (Machine::predicates) with the parameters bound,
-//                     up to a nesting depth (deeper: Truth::Unknown)
+//                     up to a nesting depth (deeper: Truth::Unknown); a
+//                     pattern argument binds to what the body's first chunk
+//                     with that parameter as its value holds (also inside a
+//                     forall, as in "forall i in 0 .. n { mem[p + i] |-> v }")
 //   A &*& B           both hold; parts are evaluated in order, and a part that
 //                     needs a name a later part binds is retried after it
 //   exists x. A       x is bound by the first chunk value (or predicate
