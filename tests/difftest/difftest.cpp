@@ -1176,6 +1176,7 @@ RunOutcome run(const hvsl::Machine& m, const Start& st, const hvsl::Env& pre_bin
   const auto& vm = m.vms[0];
   hvsl::Interpreter in(make_state(m, st, vm.code->base));
   RunOutcome out;
+  bool jumped = false;  // the last instruction jumped here (br, or bne taken)
   while (in.running() && out.steps < kMaxSteps) {
     Word pc = in.state().vms[0].pc();
     if (pc >= vm.code->base) {
@@ -1183,6 +1184,7 @@ RunOutcome run(const hvsl::Machine& m, const Start& st, const hvsl::Env& pre_bin
       if (g != vm.spec.ghost.end())
         for (const auto& op : g->second) {
           if (op.kind != hvsl::GhostOp::Kind::Invariant && op.kind != hvsl::GhostOp::Kind::Assert) continue;
+          if (op.fallthrough_only && jumped) continue;  // written above a label: not for jumps to it
           auto r = hvsl::eval_assertion(op.assertion, in.state(), 0, st.regs, pre_bindings);
           if (r.truth == hvsl::Truth::Fails && !out.ghost_violation)
             out.ghost_violation = fmt::format("{} at step {} (pc {}): {}",
@@ -1191,8 +1193,10 @@ RunOutcome run(const hvsl::Machine& m, const Start& st, const hvsl::Env& pre_bin
           if (r.truth == hvsl::Truth::Unknown) out.ghost_unknown = true;
         }
     }
-    in.step();
+    Word nz = in.state().vms[0].regs[hvsl::kNz];
+    auto info = in.step();
     ++out.steps;
+    jumped = info.instr && (info.instr->op == hvsl::Op::Br || (info.instr->op == hvsl::Op::Bne && nz != hvsl::kNzEqual));
   }
   out.step_limit = in.running();
   out.mode = in.state().vms[0].mode;
