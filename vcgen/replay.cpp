@@ -95,7 +95,24 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
     }
   };
   if (ends_with(id, ".fault")) return mode_is(Mode::FailPageFault), c;
-  if (id == "fetch.access" || id == "fetch.modified" || id == "fail.reached") return mode_is(Mode::Fail), c;
+  if (id == "fetch.modified") {
+    if (fin.mode == Mode::Fail) return mode_is(Mode::Fail), c;
+    // Otherwise confirmed when the word at pc is no longer the program's instruction
+    // (the fetch then fails, or runs another instruction).
+    const auto& code = *m.vms[vm].code;
+    Word pc = fin.pc();
+    auto pi = pages.find(pc);
+    if (pc >= code.base && pc - code.base < code.instrs.size() && pi &&
+        interp.state().word(*pi, pc % p.page_size) != *m.encoding.find(code.instrs[pc - code.base])) {
+      c.confirmed = true;
+      c.replay_note = fmt::format("after {} step{} the interpreter's word at {} is no longer '{}'", n,
+                                  n == 1 ? "" : "s", pc, to_string(code.instrs[pc - code.base]));
+    } else {
+      c.replay_note = fmt::format("the interpreter ends in {} with the instruction at {} intact", name(fin.mode), pc);
+    }
+    return c;
+  }
+  if (id == "fetch.access" || id == "fail.reached") return mode_is(Mode::Fail), c;
   if (id == "never_terminates.halts") return mode_is(Mode::Halt), c;
   if (id == "fetch.outside") {
     Word pc = fin.pc();
