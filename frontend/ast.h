@@ -73,7 +73,7 @@ struct SBool : Node {
 struct SNot;
 struct SSet : Node {
   SSet() = default;
-  SSet(std::vector<SExpr> e) : elems(std::move(e)) {}
+  SSet(std::vector<SExpr> e);  // defined after SExpr: clang needs it complete here
   std::vector<SExpr> elems;
 };
 struct SPrimary : x3::variant<Number, RegName, SCall, SPattern, SBool, Name, x3::forward_ast<SNot>, SSet,
@@ -96,6 +96,7 @@ struct SExpr : Node {
   SPrimary first;
   std::vector<SBinOp> rest;
 };
+inline SSet::SSet(std::vector<SExpr> e) : elems(std::move(e)) {}
 
 // ---- assertions ------------------------------------------------------------
 struct Frac : Node {
