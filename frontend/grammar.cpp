@@ -40,6 +40,13 @@ BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::PredicateDecl, name, params, body)
 
 namespace hvsl {
 
+// Deeper nesting than this is refused rather than risking the stack (the
+// parser, the lowering and the solver all recurse on nested input).
+constexpr int kMaxNesting = 200;
+// More operators than this in one specification expression are refused for
+// the same reason: a chain of them becomes a term as deep as it is long.
+constexpr std::size_t kMaxOperators = 1000;
+
 const std::vector<std::string>& reserved_words() {
   static const std::vector<std::string> words = {
       // instructions
@@ -99,6 +106,68 @@ auto kw(char const* word) {
   static std::deque<std::string> names;  // rule names must outlive the grammar
   names.push_back(fmt::format("'{}'", word));
   return x3::rule<kw_id>{names.back().c_str()} = lexeme[lit(word) >> !idchar];
+}
+
+// Limits on specification input, checked while parsing: nesting through
+// '!', sets, parentheses, old(...)/page_of(...) and exists/forall/if (at
+// most kMaxNesting deep; parentheses are also counted by prescan()), and the
+// operators of one expression, nested ones included (at most kMaxOperators).
+enum class Limit { Nesting, Expression, Operator };
+template <typename It>
+struct limit_exceeded {
+  It where;
+  Limit what;
+};
+thread_local int nesting = 0;          // nested constructs being parsed
+thread_local int expressions = 0;      // specification expressions being parsed
+thread_local std::size_t operators = 0;  // operators in the outermost one
+
+template <Limit L, typename Subject>
+struct limit_directive : x3::unary_parser<Subject, limit_directive<L, Subject>> {
+  using base_type = x3::unary_parser<Subject, limit_directive<L, Subject>>;
+  static bool const is_pass_through_unary = true;
+  static bool const handles_container = Subject::handles_container;
+  constexpr limit_directive(Subject const& subject) : base_type(subject) {}
+
+  template <typename It, typename Context, typename RContext, typename Attribute>
+  bool parse(It& first, It const& last, Context const& context, RContext& rcontext, Attribute& attr) const {
+    if constexpr (L == Limit::Operator) {
+      It start = first;
+      if (!this->subject.parse(first, last, context, rcontext, attr)) return false;
+      if (++operators > kMaxOperators) throw limit_exceeded<It>{start, L};
+      return true;
+    } else {
+      int& depth = L == Limit::Nesting ? nesting : expressions;
+      if (L == Limit::Nesting && depth >= kMaxNesting) throw limit_exceeded<It>{first, L};
+      if (L == Limit::Expression && depth == 0) operators = 0;
+      ++depth;
+      struct Leave {
+        int& depth;
+        ~Leave() { --depth; }
+      } leave{depth};
+      return this->subject.parse(first, last, context, rcontext, attr);
+    }
+  }
+};
+template <Limit L>
+struct limit_gen {
+  template <typename Subject>
+  constexpr limit_directive<L, typename x3::extension::as_parser<Subject>::value_type> operator[](
+      Subject const& subject) const {
+    return {x3::as_parser(subject)};
+  }
+};
+constexpr limit_gen<Limit::Nesting> nested{};
+constexpr limit_gen<Limit::Expression> one_expression{};
+constexpr limit_gen<Limit::Operator> counted{};
+
+// "p, p, ...": a ',' must be followed by another p, so "{a, }" reports the
+// missing item (X3's "p % ','" would backtrack and blame the ',').
+struct list_id;
+template <typename Rule>
+auto list(Rule const& item) {
+  using Items = std::vector<typename Rule::attribute_type>;
+  return x3::rule<list_id, Items>{item.name} = item > *(lit(',') > item);
 }
 
 // Rule ids. The string given to each rule is what "expected ..." prints.
@@ -235,18 +304,19 @@ const auto sep_def = lit("&*&");
 const auto points_def = lit("|->");
 const auto dots_def = lit("..");
 const auto close_brace_def = lit('}');
-const auto scall_def = raw[lexeme[(lit("old") | lit("page_of")) >> !idchar]] >> lit('(') > (sexpr % ',') > lit(')');
+const auto scall_def = raw[lexeme[(lit("old") | lit("page_of")) >> !idchar]] >> lit('(') > list(sexpr) > lit(')');
 const auto spattern_def = lit('?') > name;
 const x3::rule<struct bool_text_id, std::string> bool_text = "'true' or 'false'";
 const auto bool_text_def = raw[lexeme[(lit("true") | lit("false")) >> !idchar]];
 const auto sbool_def = bool_text;
 const auto snot_def = lit('!') > sprimary;
 const x3::rule<struct sexprs_id, std::vector<ast::SExpr>> sexpr_set = "a set '{...}'";
-const auto sexpr_set_def = lit('{') > -(sexpr % ',') > set_end;
+const auto sexpr_set_def = lit('{') > -list(sexpr) > set_end;
 const auto sset_def = sexpr_set;
-const auto sprimary_def = number | reg | scall | spattern | sbool | snot | sset | name | (lit('(') > sexpr > lit(')'));
+const auto sprimary_def = number | reg | nested[scall] | spattern | sbool | nested[snot] | nested[sset] | name |
+                          nested[lit('(') > sexpr > lit(')')];
 const auto sbinop_def = sop > sprimary;
-const auto sexpr_def = sprimary >> *sbinop;
+const auto sexpr_def = one_expression[sprimary >> *counted[sbinop]];
 
 // Assertions: atoms joined by "&*&"; nested assertions go in braces.
 const auto frac_def = lit('[') > number > -(lit('/') > number) > lit(']');
@@ -258,17 +328,17 @@ const auto pt_head_def =
     (raw[lexeme[(lit("access") | lit("reg") | lit("owner") | lit("excl") | lit("tx") | lit("rxstate") | lit("rx") |
                  lit("trans") | lit("retrieved") | lit("handles")) >>
                 !idchar]] >>
-     lit('(') > -(sexpr % ',') > lit(')'));
+     lit('(') > -list(sexpr) > lit(')'));
 // "(a, b, ...)" is a tuple once the first ',' is seen; "(a)" is an expression.
 const auto pt_values_def = (lit('(') >> sexpr >> lit(',') > sexpr > *(lit(',') > sexpr) > lit(')')) | x3::repeat(1)[sexpr];
-const auto points_to_a_def = pt_head >> points > -frac > pt_values;
-const auto pred_a_def = name >> lit('(') > -(sexpr % ',') > lit(')') > -frac;
-const auto exists_a_def = kw("exists") > (name % ',') > lit('.') > assertion;
+const auto points_to_a_def = pt_head > points > -frac > pt_values;
+const auto pred_a_def = name >> lit('(') > -list(sexpr) > lit(')') > -frac;
+const auto exists_a_def = kw("exists") > list(name) > lit('.') > assertion;
 const auto forall_a_def = kw("forall") > name > kw("in") > sexpr > dots > sexpr > lit('{') > assertion > close_brace;
 const auto if_a_def = kw("if") > sexpr > lit('{') > assertion > close_brace >
                       -(kw("else") > lit('{') > assertion > close_brace);
 const auto pure_a_def = sexpr;
-const auto assert_atom_def = emp_a | exists_a | forall_a | if_a | points_to_a | pred_a | pure_a;
+const auto assert_atom_def = emp_a | nested[exists_a] | nested[forall_a] | nested[if_a] | points_to_a | pred_a | pure_a;
 const x3::rule<struct atoms_id, std::vector<ast::AssertAtom>> atoms = "an assertion";
 const auto atoms_def = assert_atom > *(sep > assert_atom);
 const auto assertion_def = atoms;
@@ -281,7 +351,7 @@ const x3::rule<struct never_text_id, std::string> never_text = "'ensures never_t
 const auto never_text_def = raw[lexeme[lit("ensures") >> !idchar] >> lexeme[lit("never_terminates") >> !idchar]];
 const auto never_item_def = never_text;
 const auto ensures_item_def = kw("ensures") > assertion;
-const auto predicate_decl_def = kw("predicate") > name > lit('(') > -(name % ',') > lit(')') > equals > assertion;
+const auto predicate_decl_def = kw("predicate") > name > lit('(') > -list(name) > lit(')') > equals > assertion;
 const auto code_decl_def = kw("code") > kw("at") > expr > lit('{') > *code_item > code_end;
 
 const auto tx_item_def = kw("tx") > name;
@@ -292,8 +362,8 @@ const auto vm_item_def = tx_item | rx_item | reg_item | code_decl | requires_ite
 const auto qualifier_def = raw[lexeme[(lit("known") | lit("unknown")) >> !idchar]];
 const auto vm_decl_def = kw("vm") > name > -qualifier > lit('{') > *vm_item > vm_end;
 
-const auto name_set_def = lit('{') > -(name % ',') > set_end;
-const auto expr_set_def = lit('{') > -(expr % ',') > set_end;
+const auto name_set_def = lit('{') > -list(name) > set_end;
+const auto expr_set_def = lit('{') > -list(expr) > set_end;
 const auto owner_attr_def = kw("owner") > name;
 const auto exclusive_attr_def = kw("exclusive");
 const auto access_attr_def = kw("access") > name_set;
@@ -330,9 +400,6 @@ const auto skipper = x3::space | (lit("//") >> *(char_ - x3::eol)) | (lit("/*") 
 }  // namespace grammar
 
 namespace {
-
-// Deeper nesting than this is refused rather than risking the stack.
-constexpr int kMaxNesting = 200;
 
 // Lexical checks X3 would report poorly.
 bool prescan(const SourceFile& src, Diagnostics& diags) {
@@ -414,6 +481,13 @@ bool parse_ast(const SourceFile& src, ast::File& out, Diagnostics& diags) {
     if (x3::phrase_parse(it, end, parser, grammar::skipper, out) && it == end) return true;
     // Only reached if the skipper stops before the end; file_end expects eoi.
     diags.error(src.loc(std::size_t(it - begin)), "unexpected input");
+    return false;
+  } catch (const grammar::limit_exceeded<grammar::Iterator>& e) {
+    std::size_t at = skip_space(text, std::size_t(e.where - begin));
+    if (e.what == grammar::Limit::Operator)
+      diags.error(src.loc(at), fmt::format("more than {} operators in one expression", kMaxOperators));
+    else
+      diags.error(src.loc(at), fmt::format("expressions nested more than {} deep", kMaxNesting));
     return false;
   } catch (const x3::expectation_failure<grammar::Iterator>& e) {
     std::size_t where = std::size_t(e.where() - begin);

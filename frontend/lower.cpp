@@ -15,6 +15,8 @@ namespace {
 using Big = __int128;
 // Constant expressions are evaluated exactly; anything this large is an error.
 constexpr Big kBigLimit = Big(1) << 100;
+// Evaluating a constant evaluates the names it uses first, recursively.
+constexpr std::size_t kMaxDefinitionDepth = 200;
 
 // What a name stands for.
 struct Symbol {
@@ -225,6 +227,12 @@ class Lowering {
       for (auto i = start; i != evaluating_.end(); ++i) cycle += *i + " -> ";
       error(where, fmt::format("circular definition: {}{}", cycle, name));
       for (auto i = start; i != evaluating_.end(); ++i) symbols_[*i].failed = true;
+      return std::nullopt;
+    }
+    if (evaluating_.size() >= kMaxDefinitionDepth) {
+      // A long chain of constants each defined by the next would recurse too deep.
+      error(where, fmt::format("constants defined in terms of each other more than {} deep", kMaxDefinitionDepth));
+      s.failed = true;
       return std::nullopt;
     }
     s.evaluating = true;

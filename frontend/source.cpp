@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace hvsl {
 
@@ -33,6 +33,8 @@ std::string_view SourceFile::line(std::uint32_t line) const {
 }
 
 std::unique_ptr<SourceFile> read_source_file(const std::string& path, std::string& error) {
+  // No source is this large; without a bound, /dev/zero would be read forever.
+  constexpr std::size_t kMaxBytes = std::size_t(64) << 20;
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) {
     error = std::strerror(errno);
@@ -42,18 +44,29 @@ std::unique_ptr<SourceFile> read_source_file(const std::string& path, std::strin
     error = "is a directory";
     return nullptr;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  // read(2) rather than a stream, so that a read error is reported as one
+  // and not taken for the end of the file.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     error = std::strerror(errno);
     return nullptr;
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) {
-    error = "read error";
+  std::string text, problem;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) problem = std::strerror(errno);
+    else if (text.size() + std::size_t(n) > kMaxBytes) problem = "larger than 64 MiB; is it an hvsl file?";
+    if (n <= 0 || !problem.empty()) break;
+    text.append(buf, std::size_t(n));
+  }
+  close(fd);
+  if (!problem.empty()) {
+    error = problem;
     return nullptr;
   }
-  return std::make_unique<SourceFile>(path, buf.str());
+  return std::make_unique<SourceFile>(path, std::move(text));
 }
 
 }  // namespace hvsl
