@@ -1,8 +1,11 @@
 // The hvsl command line. A thin layer over the library: parse options, call
 // the frontend and the interpreter, print, and map outcomes to exit codes
 // (docs/cli.md).
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -109,6 +112,18 @@ struct VerifyCli {
 
 int cmd_verify(VerifyCli& cli) {
   cli.opts.replay = !cli.no_replay;
+  if (!cli.opts.smt.dump_dir.empty()) {
+    // A bad directory is a bad option (exit 2), found before any work.
+    std::error_code ec;
+    std::filesystem::create_directories(cli.opts.smt.dump_dir, ec);
+    if (!ec && !std::filesystem::is_directory(cli.opts.smt.dump_dir))
+      ec = std::make_error_code(std::errc::not_a_directory);
+    if (ec) {
+      std::cerr << fmt::format("hvsl: error: --dump-smt {}: cannot create the directory: {}\n",
+                               cli.opts.smt.dump_dir, ec.message());
+      return kExitInputError;
+    }
+  }
   std::size_t verified = 0, failed = 0, inconclusive = 0;
   bool input_error = false;
   nlohmann::json files = nlohmann::json::array();
@@ -158,6 +173,19 @@ int cmd_verify(VerifyCli& cli) {
   return kExitOk;
 }
 
+// A count from 1 to 2^64 - 1. (CLI::PositiveNumber prints its range as a
+// 300-digit double and lets values beyond 64 bits through.)
+const CLI::Validator kCount(
+    [](std::string& s) -> std::string {
+      bool digits = !s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string::npos;
+      errno = 0;
+      unsigned long long v = digits ? std::strtoull(s.c_str(), nullptr, 10) : 0;
+      if (!digits || errno == ERANGE || v == 0)
+        return fmt::format("'{}' is not a whole number from 1 to 18446744073709551615", s);
+      return "";
+    },
+    "N >= 1");
+
 int real_main(int argc, char** argv) {
   CLI::App app{"hvsl: a separation-logic verifier for hypervisor guest code"};
   app.set_version_flag("--version", std::string("hvsl ") + "0.1.0");
@@ -173,8 +201,7 @@ int real_main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "execute the machine on the reference interpreter");
   run->add_option("files", run_files, "input .hvsl files")->required();
   run->add_flag("--trace", trace, "print every step and what it changed");
-  run->add_option("--max-steps", max_steps, "stop after this many steps (default 1000000)")
-      ->check(CLI::PositiveNumber);
+  run->add_option("--max-steps", max_steps, "stop after this many steps (default 1000000)")->check(kCount);
 
   VerifyCli vcli;
   auto* verify = app.add_subcommand("verify", "verify the known VMs' code against their specs");
@@ -187,7 +214,7 @@ int real_main(int argc, char** argv) {
   verify->add_option("--dump-smt", vcli.opts.smt.dump_dir, "write every query as an SMT-LIB file into this directory");
   verify->add_option("--only", vcli.only, "verify only these VMs (by name)");
   verify->add_option("--max-path-steps", vcli.opts.max_path_steps, "longest path explored (default 200000)")
-      ->check(CLI::PositiveNumber);
+      ->check(kCount);
   verify->add_flag("--stats", vcli.stats, "show times (total and in Z3)");
   verify->add_flag("--no-replay", vcli.no_replay, "do not replay counterexamples on the interpreter");
 
