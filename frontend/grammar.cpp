@@ -112,6 +112,8 @@ auto kw(char const* word) {
 // '!', sets, parentheses, old(...)/page_of(...) and exists/forall/if (at
 // most kMaxNesting deep; parentheses are also counted by prescan()), and the
 // operators of one expression, nested ones included (at most kMaxOperators).
+// nested[p] goes after the token that commits to the construct, so trying
+// an alternative that does not match never counts as nesting.
 enum class Limit { Nesting, Expression, Operator };
 template <typename It>
 struct limit_exceeded {
@@ -304,17 +306,16 @@ const auto sep_def = lit("&*&");
 const auto points_def = lit("|->");
 const auto dots_def = lit("..");
 const auto close_brace_def = lit('}');
-const auto scall_def = raw[lexeme[(lit("old") | lit("page_of")) >> !idchar]] >> lit('(') > list(sexpr) > lit(')');
+const auto scall_def = raw[lexeme[(lit("old") | lit("page_of")) >> !idchar]] >> lit('(') > nested[list(sexpr)] > lit(')');
 const auto spattern_def = lit('?') > name;
 const x3::rule<struct bool_text_id, std::string> bool_text = "'true' or 'false'";
 const auto bool_text_def = raw[lexeme[(lit("true") | lit("false")) >> !idchar]];
 const auto sbool_def = bool_text;
-const auto snot_def = lit('!') > sprimary;
+const auto snot_def = lit('!') > nested[sprimary];
 const x3::rule<struct sexprs_id, std::vector<ast::SExpr>> sexpr_set = "a set '{...}'";
-const auto sexpr_set_def = lit('{') > -list(sexpr) > set_end;
+const auto sexpr_set_def = lit('{') > -nested[list(sexpr)] > set_end;
 const auto sset_def = sexpr_set;
-const auto sprimary_def = number | reg | nested[scall] | spattern | sbool | nested[snot] | nested[sset] | name |
-                          nested[lit('(') > sexpr > lit(')')];
+const auto sprimary_def = number | reg | scall | spattern | sbool | snot | sset | name | (lit('(') > nested[sexpr] > lit(')'));
 const auto sbinop_def = sop > sprimary;
 const auto sexpr_def = one_expression[sprimary >> *counted[sbinop]];
 
@@ -333,12 +334,13 @@ const auto pt_head_def =
 const auto pt_values_def = (lit('(') >> sexpr >> lit(',') > sexpr > *(lit(',') > sexpr) > lit(')')) | x3::repeat(1)[sexpr];
 const auto points_to_a_def = pt_head > points > -frac > pt_values;
 const auto pred_a_def = name >> lit('(') > -list(sexpr) > lit(')') > -frac;
-const auto exists_a_def = kw("exists") > list(name) > lit('.') > assertion;
-const auto forall_a_def = kw("forall") > name > kw("in") > sexpr > dots > sexpr > lit('{') > assertion > close_brace;
-const auto if_a_def = kw("if") > sexpr > lit('{') > assertion > close_brace >
-                      -(kw("else") > lit('{') > assertion > close_brace);
+const auto exists_a_def = kw("exists") > list(name) > lit('.') > nested[assertion];
+const auto forall_a_def =
+    kw("forall") > name > kw("in") > sexpr > dots > sexpr > lit('{') > nested[assertion] > close_brace;
+const auto if_a_def = kw("if") > sexpr > lit('{') > nested[assertion] > close_brace >
+                      -(kw("else") > lit('{') > nested[assertion] > close_brace);
 const auto pure_a_def = sexpr;
-const auto assert_atom_def = emp_a | nested[exists_a] | nested[forall_a] | nested[if_a] | points_to_a | pred_a | pure_a;
+const auto assert_atom_def = emp_a | exists_a | forall_a | if_a | points_to_a | pred_a | pure_a;
 const x3::rule<struct atoms_id, std::vector<ast::AssertAtom>> atoms = "an assertion";
 const auto atoms_def = assert_atom > *(sep > assert_atom);
 const auto assertion_def = atoms;
