@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake ninja-build g++ libz3-dev libboost-dev libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev)
+packages=(cmake ninja-build g++ libz3-dev libboost-dev libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev z3 cvc5)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

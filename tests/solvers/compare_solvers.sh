@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Cross-checks the solver: dumps every verification condition (VC) of the
+# example suite (examples/**/*.hvsl and tests/regress/verify/*.hvsl) with
+# `hvsl verify --dump-smt`, gives each file to the z3 and cvc5 binaries and
+# checks that they agree on sat/unsat. An `unknown` (or a time-out) from
+# either solver is counted separately, not as a disagreement. See
+# docs/testing.md.
+#
+# Usage: tests/solvers/compare_solvers.sh HVSL [KEEP_DIR]
+#   HVSL      the hvsl binary
+#   KEEP_DIR  keep the dumped and normalised VCs there (default: a temporary
+#             directory, removed at the end)
+# Environment: SOLVER_TIMEOUT seconds per solver and VC (default 20).
+# Exit: 0 agreement, 1 a disagreement or a VC a solver could not read,
+#       77 skipped (cvc5 or z3 not installed; ctest shows it as skipped).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+hvsl=${1:?usage: compare_solvers.sh HVSL [KEEP_DIR]}
+timeout_s=${SOLVER_TIMEOUT:-20}
+for solver in cvc5 z3; do
+  if ! command -v "$solver" >/dev/null; then
+    echo "SKIP: $solver is not installed (scripts/setup.sh installs it: apt-get install $solver)"
+    exit 77
+  fi
+done
+
+if [ $# -ge 2 ]; then
+  work=$2
+  rm -rf "$work" && mkdir -p "$work"
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
+
+# One dump directory per input file: the numbering of dumped queries starts
+# again for every file, so a shared directory would lose VCs.
+files=$(find examples -name '*.hvsl' | sort; ls tests/regress/verify/*.hvsl)
+n_files=0
+for f in $files; do
+  dir="$work/$(echo "${f%.hvsl}" | tr '/' '_')"
+  "$hvsl" verify --dump-smt "$dir" "$f" >/dev/null 2>&1
+  case $? in
+    0|1|4) n_files=$((n_files + 1)) ;;
+    2) ;;  # an input error (tests/regress/verify has some on purpose): no VCs
+    *) echo "ERROR: hvsl verify $f exited with $?"; exit 1 ;;
+  esac
+done
+
+# The answer of one solver: sat, unsat, unknown, or error (the output).
+answer() {
+  local out
+  out=$("$@" 2>&1)
+  case $out in
+    sat | unsat | unknown) echo "$out" ;;
+    timeout | *"interrupted by timeout"* | *"resource limit"*) echo unknown ;;
+    *) echo "error: $(echo "$out" | head -3 | tr '\n' ' ')" ;;
+  esac
+}
+
+vcs=0 agree=0 agree_sat=0 agree_unsat=0 z3_unknown=0 cvc5_unknown=0 both_unknown=0
+disagreements=() errors=()
+for vc in $(find "$work" -name '*.smt2' | sort); do
+  vcs=$((vcs + 1))
+  # The dumps are Z3's own SMT-LIB with hvsl's (set-logic ...): z3 rejects
+  # the constant arrays it prints, (as const (Array Int Bool)), under
+  # QF_AUFLIA, and cvc5 needs a logic. ALL keeps the formula and suits both.
+  sed 's/^(set-logic [A-Za-z_]*)$/(set-logic ALL)/' "$vc" > "$vc.all"
+  z=$(answer timeout $((timeout_s + 5)) z3 -smt2 -T:"$timeout_s" "$vc.all")
+  c=$(answer timeout $((timeout_s + 5)) cvc5 --lang=smt2 --tlimit=$((timeout_s * 1000)) "$vc.all")
+  name=${vc#"$work"/}
+  if [[ $z == error* || $c == error* ]]; then
+    errors+=("$name: z3 ${z}; cvc5 ${c}")
+  elif [ "$z" = unknown ] || [ "$c" = unknown ]; then
+    if [ "$z" = unknown ] && [ "$c" = unknown ]; then both_unknown=$((both_unknown + 1))
+    elif [ "$z" = unknown ]; then z3_unknown=$((z3_unknown + 1))
+    else cvc5_unknown=$((cvc5_unknown + 1)); fi
+    echo "unknown: $name (z3 $z, cvc5 $c)"
+  elif [ "$z" = "$c" ]; then
+    agree=$((agree + 1))
+    if [ "$z" = sat ]; then agree_sat=$((agree_sat + 1)); else agree_unsat=$((agree_unsat + 1)); fi
+  else
+    disagreements+=("$name: z3 $z, cvc5 $c")
+  fi
+done
+
+echo "solvers: $(z3 --version | head -1); $(cvc5 --version | head -1)"
+echo "VCs: $vcs from $n_files files; agree: $agree ($agree_unsat unsat, $agree_sat sat);" \
+     "unknown: $((z3_unknown + cvc5_unknown + both_unknown)) (z3 only $z3_unknown, cvc5 only $cvc5_unknown, both $both_unknown);" \
+     "disagreements: ${#disagreements[@]}; unreadable: ${#errors[@]}"
+for d in "${disagreements[@]}"; do echo "DISAGREEMENT: $d"; done
+for e in "${errors[@]}"; do echo "UNREADABLE: $e"; done
+if [ "$vcs" -eq 0 ]; then echo "ERROR: no VC was dumped"; exit 1; fi
+[ ${#disagreements[@]} -eq 0 ] && [ ${#errors[@]} -eq 0 ]
