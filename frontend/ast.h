@@ -216,11 +216,18 @@ struct EnsuresItem : Node {
   EnsuresItem(Assertion a) : assertion(std::move(a)) {}
   Assertion assertion;
 };
+// receives A: what the VM is given each time control switches to it.
+struct ReceivesItem : Node {
+  ReceivesItem() = default;
+  ReceivesItem(Assertion a) : assertion(std::move(a)) {}
+  Assertion assertion;
+};
 struct NeverTerminatesItem : Node {
   NeverTerminatesItem() = default;
   NeverTerminatesItem(std::string) {}
 };
-struct VmItem : x3::variant<TxItem, RxItem, RegItem, CodeDecl, RequiresItem, EnsuresItem, NeverTerminatesItem> {
+struct VmItem
+    : x3::variant<TxItem, RxItem, RegItem, CodeDecl, RequiresItem, EnsuresItem, NeverTerminatesItem, ReceivesItem> {
   using base_type::base_type;
   using base_type::operator=;
 };
@@ -291,5 +298,51 @@ struct Decl : x3::variant<ProfileDecl, ConstDecl, HandlesDecl, PageDecl, VmDecl,
 };
 
 using File = std::vector<Decl>;
+
+// ---- hypercall spec files (an ABI) ---------------------------------------------
+
+// select r0: the register whose value picks the hypercall.
+struct SelectDecl : Node {
+  SelectDecl() = default;
+  SelectDecl(RegName r) : reg(std::move(r)) {}
+  RegName reg;
+};
+// let name = e: an abbreviation inside a hypercall, for its guards and ensures.
+struct LetItem : Node {
+  Name name;
+  SExpr value;
+};
+struct OtherwiseGuard : Node {
+  OtherwiseGuard() = default;
+  OtherwiseGuard(std::string) {}
+};
+struct OutcomeGuard : x3::variant<SExpr, OtherwiseGuard> {
+  using base_type::base_type;
+  using base_type::operator=;
+};
+// outcome name when G [writes r0, r2] [frees trans(h), ...] [switch to E] [ensures A]
+struct OutcomeDecl : Node {
+  Name name;
+  OutcomeGuard guard;
+  std::vector<RegName> writes;
+  std::vector<PointsToHead> frees;  // taken by requires, not given back (a deleted transaction)
+  boost::optional<SExpr> switch_to;  // control passes to this VM
+  boost::optional<Assertion> ensures;
+};
+struct HypercallItem : x3::variant<RequiresItem, LetItem, OutcomeDecl> {
+  using base_type::base_type;
+  using base_type::operator=;
+};
+// hypercall NAME [= id] { requires ...  let ...  outcome ... }
+struct HypercallDecl : Node {
+  Name name;
+  boost::optional<SExpr> id;
+  std::vector<HypercallItem> items;
+};
+struct AbiDecl : x3::variant<SelectDecl, HypercallDecl> {
+  using base_type::base_type;
+  using base_type::operator=;
+};
+using AbiFile = std::vector<AbiDecl>;
 
 }  // namespace hvsl::ast

@@ -57,23 +57,31 @@ void excerpt(std::string& out, const SourceLoc& loc, const SourceFile& src) {
   out += fmt::format("{}{}\n{}\n", start ? "..." : "", text, (start ? "   " : "") + marker);
 }
 
-void render_one(std::string& out, const Diagnostic& d, const SourceFile* source) {
+void render_one(std::string& out, const Diagnostic& d, const std::vector<const SourceFile*>& sources) {
   if (d.loc.valid())
     out += fmt::format("{}:{}:{}: {}: {}\n", d.loc.file, d.loc.line, d.loc.col, label(d.severity), d.message);
   else if (!d.loc.file.empty())
     out += fmt::format("{}: {}: {}\n", d.loc.file, label(d.severity), d.message);
   else
     out += fmt::format("hvsl: {}: {}\n", label(d.severity), d.message);
-  if (source && d.loc.valid() && d.loc.file == source->name()) excerpt(out, d.loc, *source);
+  for (const SourceFile* source : sources)
+    if (source && d.loc.valid() && d.loc.file == source->name()) {
+      excerpt(out, d.loc, *source);
+      break;
+    }
 }
 
 }  // namespace
 
-std::string render(const Diagnostic& d, const SourceFile* source) {
+std::string render(const Diagnostic& d, const std::vector<const SourceFile*>& sources) {
   std::string out;
-  render_one(out, d, source);
-  for (const auto& n : d.notes) render_one(out, n, source);
+  render_one(out, d, sources);
+  for (const auto& n : d.notes) render_one(out, n, sources);
   return out;
+}
+
+std::string render(const Diagnostic& d, const SourceFile* source) {
+  return render(d, std::vector<const SourceFile*>{source});
 }
 
 }  // namespace hvsl

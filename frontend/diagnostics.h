@@ -35,5 +35,7 @@ Diagnostic& add_note(Diagnostic& d, SourceLoc loc, std::string message);
 // Renders one diagnostic with its source excerpt. `source` may be null
 // (then only the first line is printed).
 std::string render(const Diagnostic& d, const SourceFile* source);
+// The same, taking each excerpt from whichever file its location names.
+std::string render(const Diagnostic& d, const std::vector<const SourceFile*>& sources);
 
 }  // namespace hvsl

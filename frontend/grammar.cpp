@@ -37,6 +37,9 @@ BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::ForallA, var, lo, hi, body)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::IfA, cond, then_, else_)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::FoldItem, op, pred)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::PredicateDecl, name, params, body)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::LetItem, name, value)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::OutcomeDecl, name, guard, writes, frees, switch_to, ensures)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::HypercallDecl, name, id, items)
 
 namespace hvsl {
 
@@ -59,8 +62,10 @@ const std::vector<std::string>& reserved_words() {
       "requires", "ensures", "invariant", "assert", "predicate", "emp", "exists", "forall", "true", "false",
       "fold", "unfold", "mem", "excl", "rxstate", "trans", "old", "page_of", "never_terminates", "union",
       "minus", "in", "if", "else",
+      // hypercall spec files
+      "select", "hypercall", "outcome", "when", "otherwise", "writes", "frees", "let", "switch", "receives",
       // reserved for what comes next
-      "assume", "protocol", "spec", "import", "on", "returns", "outcome", "hypercall"};
+      "assume", "protocol", "spec", "import", "on", "returns"};
   return words;
 }
 
@@ -214,6 +219,7 @@ HVSL_RULE(assert_item, ast::AssertItem, "'assert'")
 HVSL_RULE(fold_item, ast::FoldItem, "'fold' or 'unfold'")
 HVSL_RULE(requires_item, ast::RequiresItem, "'requires'")
 HVSL_RULE(ensures_item, ast::EnsuresItem, "'ensures'")
+HVSL_RULE(receives_item, ast::ReceivesItem, "'receives'")
 HVSL_RULE(never_item, ast::NeverTerminatesItem, "'ensures never_terminates'")
 HVSL_RULE(predicate_decl, ast::PredicateDecl, "a predicate declaration")
 HVSL_RULE(code_decl, ast::CodeDecl, "code")
@@ -237,12 +243,28 @@ HVSL_RULE(word_decl, ast::WordDecl, "a word declaration")
 HVSL_RULE(transaction_decl, ast::TransactionDecl, "a transaction declaration")
 HVSL_RULE(decl, ast::Decl, "a declaration")
 HVSL_RULE(file, ast::File, "a file")
+HVSL_RULE(select_decl, ast::SelectDecl, "'select'")
+HVSL_RULE(let_item, ast::LetItem, "'let'")
+HVSL_RULE(otherwise_guard, ast::OtherwiseGuard, "'otherwise'")
+HVSL_RULE(outcome_guard, ast::OutcomeGuard, "'when' or 'otherwise'")
+HVSL_RULE(outcome_decl, ast::OutcomeDecl, "'outcome'")
+HVSL_RULE(hypercall_item, ast::HypercallItem, "'requires', 'let' or 'outcome'")
+HVSL_RULE(hypercall_decl, ast::HypercallDecl, "'hypercall'")
+HVSL_RULE(abi_decl, ast::AbiDecl, "a declaration")
+HVSL_RULE(abi_file, ast::AbiFile, "a hypercall spec file")
 #undef HVSL_RULE
 
 // Closing tokens get names that say what else could have come.
 const x3::rule<struct set_end_id> set_end = "',' or '}'";
 const x3::rule<struct code_end_id> code_end = "an instruction, a label, 'invariant', 'assert', 'fold', 'unfold' or '}'";
-const x3::rule<struct vm_end_id> vm_end = "'tx', 'rx', 'reg', 'code', 'requires', 'ensures' or '}'";
+const x3::rule<struct vm_end_id> vm_end = "'tx', 'rx', 'reg', 'code', 'requires', 'ensures', 'receives' or '}'";
+const x3::rule<struct hypercall_end_id> hypercall_end = "'requires', 'let', 'outcome' or '}'";
+const x3::rule<struct abi_end_id> abi_end = "a declaration ('select' or 'hypercall')";
+const x3::rule<struct reg_list_id, std::vector<ast::RegName>> reg_list = "a list of registers";
+const x3::rule<struct head_list_id, std::vector<ast::PointsToHead>> head_list = "a list of resources";
+const x3::rule<struct otherwise_text_id, std::string> otherwise_text = "'otherwise'";
+const x3::rule<struct any_fraction_id, ast::Number> any_fraction = "a number or '_'";
+const x3::rule<struct any_fraction_text_id, std::string> any_fraction_text = "'_'";
 const x3::rule<struct file_end_id> file_end =
     "a declaration ('profile', 'const', 'handles', 'page', 'vm', 'word', 'transaction' or 'predicate')";
 const x3::rule<struct sop_id, std::string> sop = "an operator";
@@ -320,7 +342,7 @@ const auto sbinop_def = sop > sprimary;
 const auto sexpr_def = one_expression[sprimary >> *counted[sbinop]];
 
 // Assertions: atoms joined by "&*&"; nested assertions go in braces.
-const auto frac_def = lit('[') > number > -(lit('/') > number) > lit(']');
+const auto frac_def = lit('[') > (number | any_fraction) > -(lit('/') > number) > lit(']');
 const x3::rule<struct emp_text_id, std::string> emp_text = "'emp'";
 const auto emp_text_def = raw[lexeme[lit("emp") >> !idchar]];
 const auto emp_a_def = emp_text;
@@ -353,6 +375,7 @@ const x3::rule<struct never_text_id, std::string> never_text = "'ensures never_t
 const auto never_text_def = raw[lexeme[lit("ensures") >> !idchar] >> lexeme[lit("never_terminates") >> !idchar]];
 const auto never_item_def = never_text;
 const auto ensures_item_def = kw("ensures") > assertion;
+const auto receives_item_def = kw("receives") > assertion;
 const auto predicate_decl_def = kw("predicate") > name > lit('(') > -list(name) > lit(')') > equals > assertion;
 const auto code_decl_def = kw("code") > kw("at") > expr > lit('{') > *code_item > code_end;
 
@@ -360,7 +383,8 @@ const auto tx_item_def = kw("tx") > name;
 const auto rx_holds_def = kw("holds") > expr > kw("from") > name;
 const auto rx_item_def = kw("rx") > name > -rx_holds;
 const auto reg_item_def = kw("reg") > reg > equals > expr;
-const auto vm_item_def = tx_item | rx_item | reg_item | code_decl | requires_item | never_item | ensures_item;
+const auto vm_item_def =
+    tx_item | rx_item | reg_item | code_decl | requires_item | never_item | ensures_item | receives_item;
 const auto qualifier_def = raw[lexeme[(lit("known") | lit("unknown")) >> !idchar]];
 const auto vm_decl_def = kw("vm") > name > -qualifier > lit('{') > *vm_item > vm_end;
 
@@ -385,6 +409,26 @@ const auto decl_def =
     profile_decl | const_decl | handles_decl | page_decl | vm_decl | word_decl | transaction_decl | predicate_decl;
 const auto file_def = *decl > file_end;
 
+const auto any_fraction_text_def = x3::string("_");
+const auto any_fraction_def = any_fraction_text;
+const auto hypercall_end_def = lit('}');
+const auto abi_end_def = x3::eoi;
+const auto select_decl_def = kw("select") > reg;
+const auto let_item_def = kw("let") > name > equals > sexpr;
+const auto otherwise_text_def = raw[lexeme[lit("otherwise") >> !idchar]];
+const auto otherwise_guard_def = otherwise_text;
+const auto outcome_guard_def = (kw("when") > sexpr) | otherwise_guard;
+const auto reg_list_def = reg % ',';
+const auto head_list_def = pt_head % ',';
+const auto outcome_decl_def =
+    kw("outcome") > name > outcome_guard > -(kw("writes") > reg_list) > -(kw("frees") > head_list) >
+    -(kw("switch") > kw("to") > sexpr) > -(kw("ensures") > assertion);
+const auto hypercall_item_def = requires_item | let_item | outcome_decl;
+const auto hypercall_decl_def =
+    kw("hypercall") > name > -(equals > sexpr) > lit('{') > *hypercall_item > hypercall_end;
+const auto abi_decl_def = select_decl | hypercall_decl;
+const auto abi_file_def = *abi_decl > abi_end;
+
 BOOST_SPIRIT_DEFINE(ident_text, number_text, reg_text, name, number, reg, primary, binop, expr, reg_operand, operand, operands1, operands2,
                     instruction, label, code_item, code_decl, tx_item, rx_holds, rx_item, reg_item, vm_item,
                     vm_decl, owner_attr, exclusive_attr, access_attr, page_attr, page_decl, name_set, expr_set,
@@ -393,8 +437,11 @@ BOOST_SPIRIT_DEFINE(ident_text, number_text, reg_text, name, number, reg, primar
                     equals, comma)
 BOOST_SPIRIT_DEFINE(sprimary, sbinop, sexpr, scall, spattern, sbool, snot, sset, frac, emp_a, pt_head,
                     points_to_a, pred_a, exists_a, forall_a, if_a, pure_a, assert_atom, assertion, invariant_item,
-                    assert_item, fold_item, requires_item, ensures_item, never_item, predicate_decl, sop, sep, points,
+                    assert_item, fold_item, requires_item, ensures_item, receives_item, never_item, predicate_decl, sop, sep, points,
                     dots, close_brace, pt_values, bool_text, emp_text, atoms, never_text, sexpr_set)
+BOOST_SPIRIT_DEFINE(select_decl, let_item, otherwise_guard, otherwise_text, outcome_guard, reg_list, head_list, outcome_decl,
+                    hypercall_item, hypercall_decl, abi_decl, abi_file, hypercall_end, abi_end, any_fraction,
+                    any_fraction_text)
 
 // Whitespace and comments: "// ..." to the end of the line, "/* ... */".
 const auto skipper = x3::space | (lit("//") >> *(char_ - x3::eol)) | (lit("/*") >> *(char_ - lit("*/")) >> lit("*/"));
@@ -471,14 +518,14 @@ std::string found_at(const std::string& t, std::size_t offset) {
   return fmt::format("'{}'", text);
 }
 
-}  // namespace
-
-bool parse_ast(const SourceFile& src, ast::File& out, Diagnostics& diags) {
+// Runs one top-level rule over the whole file, reporting a syntax error.
+template <typename Rule, typename Out>
+bool parse_whole(const SourceFile& src, const Rule& top, Out& out, Diagnostics& diags) {
   namespace x3 = boost::spirit::x3;
   if (!prescan(src, diags)) return false;
   const std::string& text = src.text();
   grammar::Iterator begin = text.begin(), it = begin, end = text.end();
-  const auto parser = x3::with<grammar::begin_tag>(std::cref(begin))[grammar::file];
+  const auto parser = x3::with<grammar::begin_tag>(std::cref(begin))[top];
   try {
     if (x3::phrase_parse(it, end, parser, grammar::skipper, out) && it == end) return true;
     // Only reached if the skipper stops before the end; file_end expects eoi.
@@ -511,6 +558,16 @@ bool parse_ast(const SourceFile& src, ast::File& out, Diagnostics& diags) {
                 fmt::format("expected {}, found {}", e.which(), found));
     return false;
   }
+}
+
+}  // namespace
+
+bool parse_ast(const SourceFile& src, ast::File& out, Diagnostics& diags) {
+  return parse_whole(src, grammar::file, out, diags);
+}
+
+bool parse_abi_ast(const SourceFile& src, ast::AbiFile& out, Diagnostics& diags) {
+  return parse_whole(src, grammar::abi_file, out, diags);
 }
 
 }  // namespace hvsl

@@ -423,6 +423,23 @@ class Lowering {
       vm.spec.requires_ = spec_->assertion(req->assertion, scope);
       vm.spec.requires_loc = loc(*req);
     }
+    const ast::Node* receives_at = nullptr;
+    for (const auto& item : d.items) {
+      auto* rec = boost::get<ast::ReceivesItem>(&item);
+      if (!rec) continue;
+      if (receives_at) {
+        add_note(error(*rec, "'receives' is given twice; join the two with '&*&'"), loc(*receives_at),
+                 "first given here");
+        continue;
+      }
+      receives_at = rec;
+      SpecLowering::Scope proto;
+      proto.registers = false;
+      proto.no_registers =
+          "a protocol cannot name the VM's own registers: the VM handing over control cannot vouch for them";
+      vm.spec.receives = spec_->assertion(rec->assertion, proto);
+      vm.spec.receives_loc = loc(*rec);
+    }
     const ast::Node* ensures_at = nullptr;
     for (const auto& item : d.items) {
       const ast::Node* at = boost::get<ast::EnsuresItem>(&item);

@@ -37,6 +37,14 @@ const ast::SPattern* as_pattern(const ast::SExpr& e) {
   return boost::get<ast::SPattern>(&e.first);
 }
 
+// The pattern of an expression that is exactly "{?x}", if it is one.
+const ast::SPattern* as_singleton_pattern(const ast::SExpr& e) {
+  if (!e.rest.empty()) return nullptr;
+  auto* set = boost::get<ast::SSet>(&e.first);
+  if (!set || set->elems.size() != 1) return nullptr;
+  return as_pattern(set->elems[0]);
+}
+
 // The name of an expression that is exactly "x", if it is one.
 const ast::Name* as_name(const ast::SExpr& e) {
   if (!e.rest.empty()) return nullptr;
@@ -80,7 +88,7 @@ std::optional<Term> SpecLowering::primary(const ast::SPrimary& p, Scope& scope, 
   }
   if (auto* r = boost::get<ast::RegName>(&p)) {
     if (!scope.registers) {
-      diags_.error(loc(*r), "a predicate body cannot mention registers; pass the value as a parameter");
+      diags_.error(loc(*r), scope.no_registers);
       return std::nullopt;
     }
     if (r->text == "pc") {
@@ -121,6 +129,7 @@ std::optional<Term> SpecLowering::primary(const ast::SPrimary& p, Scope& scope, 
   }
   if (auto* b = boost::get<ast::SBool>(&p)) return tb_.boolean(b->text == "true");
   if (auto* n = boost::get<ast::Name>(&p)) {
+    if (auto let = scope.lets.find(n->text); let != scope.lets.end()) return let->second;
     auto it = scope.vars.find(n->text);
     if (it != scope.vars.end()) {
       scope.undetermined.erase(n->text);  // used: its sort is fixed now
@@ -348,13 +357,30 @@ AssertionPtr SpecLowering::atom(const ast::AssertAtom& at, Scope& scope) {
         a->values.push_back(tb_.var(pat->name.text, want));
         continue;
       }
+      if (auto* pat = as_singleton_pattern(pt->values[i]); pat && want == Sort::Set) {
+        // "{?x}": the set has one element, bound to x
+        if (scope.vars.count(pat->name.text)) {
+          diags_.error(loc(*pat), fmt::format("'{}' is already bound; use '{}' without '?' to refer to it",
+                                              pat->name.text, pat->name.text));
+          return nullptr;
+        }
+        scope.vars[pat->name.text] = Sort::Word;
+        a->values.push_back(tb_.insert(tb_.empty_set(), tb_.var(pat->name.text, Sort::Word)));
+        continue;
+      }
       // A name whose sort is open takes the sort of the first slot it fills.
       if (auto* n = as_name(pt->values[i]); n && scope.undetermined.count(n->text)) scope.vars[n->text] = want;
       auto t = expr(pt->values[i], scope, want);
       if (!t || !check_sort(*t, want, pt->values[i], "this value")) return nullptr;
       a->values.push_back(*t);
     }
-    if (pt->frac) {
+    if (pt->frac && pt->frac->num.text == "_") {
+      if (!scope.read_only) {
+        diags_.error(loc(*pt->frac), "'[_]' (some fraction, only read) is for the requires clause of a hypercall");
+        return nullptr;
+      }
+      a->read_only = true;
+    } else if (pt->frac) {
       auto perm = fraction(*pt->frac);
       if (!perm) return nullptr;
       a->perm = *perm;
@@ -424,6 +450,11 @@ AssertionPtr SpecLowering::atom(const ast::AssertAtom& at, Scope& scope) {
   } else {
     a->parts.push_back(e);
   }
+  // In a hypercall's requires, names bound in a branch stay visible (the
+  // outcome guards use them only where that branch was taken).
+  if (scope.read_only)
+    for (const auto* branch : {&then_scope, &else_scope})
+      for (const auto& [n, sort] : branch->vars) scope.vars.emplace(n, sort);
   return a;
 }
 

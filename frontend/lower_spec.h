@@ -28,7 +28,10 @@ class SpecLowering {
     // yet: the first use fixes it, and only a whole value can make it a set
     // or a boolean.
     std::set<std::string> undetermined;
-    bool registers = true;  // false inside predicate bodies
+    bool registers = true;  // false inside predicate bodies and protocols
+    const char* no_registers = "a predicate body cannot mention registers; pass the value as a parameter";
+    bool read_only = false; // '[_]' chunks allowed (a hypercall's requires)
+    std::map<std::string, Term> lets;  // abbreviations (a hypercall's 'let')
   };
 
   // Pass 1 declares every predicate's name and arity; pass 2 lowers bodies.
@@ -39,6 +42,10 @@ class SpecLowering {
   // added to `scope`, so a precondition's names are visible afterwards.
   AssertionPtr assertion(const ast::Assertion& a, Scope& scope);
   AssertionPtr predicate_instance(const ast::PredA& p, Scope& scope);
+
+  // Lowers a pure expression; `expected` guides the sort of open names.
+  std::optional<Term> expr(const ast::SExpr& e, Scope& scope, std::optional<Sort> expected);
+  SourceLoc loc(const ast::Node& n) const;
 
  private:
   const SourceFile& src_;
@@ -52,8 +59,6 @@ class SpecLowering {
   bool in_old_ = false;
   unsigned anonymous_ = 0;  // numbers the "_" patterns
 
-  SourceLoc loc(const ast::Node& n) const;
-  std::optional<Term> expr(const ast::SExpr& e, Scope& scope, std::optional<Sort> expected);
   std::optional<Term> primary(const ast::SPrimary& p, Scope& scope, std::optional<Sort> hint);
   std::optional<Term> binary(const std::string& op, Term a, Term b, const ast::Node& at);
   AssertionPtr atom(const ast::AssertAtom& a, Scope& scope);

@@ -7,6 +7,7 @@
 
 #include "frontend/diagnostics.h"
 #include "frontend/source.h"
+#include "logic/abi.h"
 #include "logic/machine.h"
 
 namespace hvsl {
@@ -14,5 +15,11 @@ namespace hvsl {
 // Parses and checks a whole .hvsl file. Returns nullopt if there is any
 // error; warnings may be reported either way.
 std::optional<Machine> parse_machine(const SourceFile& src, Diagnostics& diags);
+
+// Parses and checks a hypercall spec file (such as specs/ffa.hvsl) for a
+// machine of this profile with `vm_count` VMs. Overlapping or missing
+// outcomes are found later, with the solver (vcgen/abi_check.h).
+std::optional<Abi> parse_abi(const SourceFile& src, const Profile& profile, std::size_t vm_count,
+                             Diagnostics& diags);
 
 }  // namespace hvsl

@@ -53,6 +53,7 @@ struct Assertion {
   std::vector<Term> args;           // Chunk: keys; Pred: arguments
   std::vector<Term> values;         // Chunk: values
   Perm perm;                        // Chunk, Pred
+  bool read_only = false;           // Chunk written [_]: some fraction is held; matched, not taken
   std::vector<AssertionPtr> parts;  // Sep: the conjuncts; If: then, else
   std::vector<std::pair<std::string, Sort>> vars;  // Exists: bound variables; Forall: the index
   Term lo, hi;                      // Forall: lo <= index < hi (constants)
@@ -88,6 +89,10 @@ struct VmSpec {
   AssertionPtr requires_;                  // null: emp
   SourceLoc requires_loc;
   std::optional<Postcondition> ensures;    // nullopt: the code is not verified
+  // What the VM is given whenever control switches to it (VMSL's VMProp);
+  // whoever switches to it must hand this over. Null: nothing.
+  AssertionPtr receives;
+  SourceLoc receives_loc;
   // Ghost code before the instruction at each index (index == size: after the last).
   std::map<std::size_t, std::vector<GhostOp>> ghost;
 };

@@ -13,6 +13,7 @@
 
 #include "frontend/parser.h"
 #include "tools/verify_report.h"
+#include "vcgen/abi_check.h"
 #include "vcgen/verifier.h"
 #include "logic/interpreter.h"
 #include "logic/report.h"
@@ -101,8 +102,45 @@ int cmd_run(const std::vector<std::string>& files, bool trace, std::uint64_t max
   return worst;
 }
 
+// The hypercall spec file for a machine: parsed for its profile and VM
+// count, then checked with the solver. Prints diagnostics; null on error.
+struct LoadedAbi {
+  std::unique_ptr<SourceFile> source;
+  std::optional<Abi> abi;
+  bool inconclusive = false;  // the solver could not check it completely
+};
+
+LoadedAbi load_abi(const std::string& path, const Machine& m, const smt::Options& smt_opts) {
+  LoadedAbi out;
+  std::string why;
+  out.source = read_source_file(path, why);
+  if (!out.source) {
+    std::cerr << fmt::format("{}: error: cannot read the hypercall spec file: {}\n", path, why);
+    return out;
+  }
+  Diagnostics diags;
+  out.abi = parse_abi(*out.source, *m.profile, m.vms.size(), diags);
+  if (out.abi) {
+    smt::Solver solver(*m.profile, smt_opts);
+    for (const auto& p : check_abi(*out.abi, *m.profile, m.vms.size(), solver)) {
+      auto& d = p.inconclusive ? diags.warning(p.loc, p.message) : diags.error(p.loc, p.message);
+      for (const auto& [loc, note] : p.notes) add_note(d, loc, note);
+      out.inconclusive |= p.inconclusive;
+    }
+  }
+  for (const auto& d : diags.all()) std::cerr << render(d, out.source.get());
+  if (diags.has_errors()) {
+    std::size_t n = 0;
+    for (const auto& d : diags.all()) n += d.severity == Severity::Error;
+    std::cerr << fmt::format("{}: {} error{}\n", path, n, n == 1 ? "" : "s");
+    out.abi.reset();
+  }
+  return out;
+}
+
 struct VerifyCli {
   std::vector<std::string> files;
+  std::string abi = std::string(HVSL_SPECS_DIR) + "/ffa.hvsl";
   std::string format = "text";
   bool stats = false;
   bool no_replay = false;
@@ -144,14 +182,21 @@ int cmd_verify(VerifyCli& cli) {
       input_error = true;
       continue;
     }
+    // The spec file is checked with default solver limits: they are not the program's.
+    LoadedAbi abi = load_abi(cli.abi, *l.machine, smt::Options{});
+    if (!abi.abi) {
+      input_error = true;
+      continue;
+    }
+    if (abi.inconclusive) ++inconclusive;  // a spec file not fully checked: never a clean pass
     smt::Stats stats;
-    auto blocks = verify_machine(*l.machine, {}, cli.opts, &stats);
+    auto blocks = verify_machine(*l.machine, *abi.abi, cli.opts, &stats);
     for (const auto& b : blocks)
       (b.verdict == Verdict::Verified ? verified : b.verdict == Verdict::Failed ? failed : inconclusive)++;
     if (cli.format == "json") {
       files.push_back({{"file", f}, {"blocks", render_json(blocks, f, cli.stats)}});
     } else {
-      std::cout << render_text(blocks, *l.machine, *l.source, cli.stats);
+      std::cout << render_text(blocks, *l.machine, *l.source, cli.stats, abi.source.get());
       if (blocks.empty())
         std::cout << fmt::format("{}: nothing to verify (no {}known VM has an 'ensures')\n", f,
                                  cli.only.empty() ? "" : "selected ");
@@ -213,6 +258,7 @@ int real_main(int argc, char** argv) {
   verify->add_option("--seed", vcli.opts.smt.seed, "Z3 random seed (default 0)");
   verify->add_option("--dump-smt", vcli.opts.smt.dump_dir, "write every query as an SMT-LIB file into this directory");
   verify->add_option("--only", vcli.only, "verify only these VMs (by name)");
+  verify->add_option("--abi", vcli.abi, "the hypercall spec file (default: the bundled FF-A specs/ffa.hvsl)");
   verify->add_option("--max-path-steps", vcli.opts.max_path_steps, "longest path explored (default 200000)")
       ->check(kCount);
   verify->add_flag("--stats", vcli.stats, "show times (total and in Z3)");

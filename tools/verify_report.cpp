@@ -38,14 +38,15 @@ std::string cex_text(const Counterexample& c, const Machine& m) {
 
 }  // namespace
 
-std::string render_text(const std::vector<BlockResult>& blocks, const Machine& m, const SourceFile& src, bool stats) {
+std::string render_text(const std::vector<BlockResult>& blocks, const Machine& m, const SourceFile& src, bool stats,
+                        const SourceFile* abi) {
   std::string out;
   for (const auto& b : blocks) {
     for (const auto& f : b.failures) {
       Diagnostic d{f.inconclusive ? Severity::Warning : Severity::Error, f.loc, fmt::format("[{}]: {}", f.id, f.message),
                    {}};
       if (f.related.valid()) add_note(d, f.related, f.related_note.empty() ? "related location" : f.related_note);
-      out += render(d, &src);
+      out += render(d, std::vector<const SourceFile*>{&src, abi});
       if (!f.path.empty()) out += "  path:\n" + path_text(f.path);
       if (f.cex) out += cex_text(*f.cex, m);
     }

@@ -1,5 +1,7 @@
 #include "vcgen/symexec.h"
 
+#include <filesystem>
+
 #include <regex>
 
 #include <fmt/format.h>
@@ -520,7 +522,7 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
         Bindings bm = matches.size() == 1 ? std::move(b) : b;
         Chunk& c = *st.heap.find(name, chunk_keys);
         Perm need = a->perm * scale_;
-        if (c.perm < need) {
+        if (!a->read_only && c.perm < need) {
           report(st, p.id + ".permission",
                  fmt::format("{} needs permission {} of {}, but only {} is held", p.what, need.str(), show(c),
                              c.perm.str()),
@@ -530,12 +532,26 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
         for (std::size_t i = 0; i < key_binders.size(); ++i)
           if (!key_binders[i].empty()) bm[key_binders[i]] = c.keys[i];
         std::vector<Term> chunk_values = c.values;
-        st.heap.take(name, chunk_keys, need);
+        if (!a->read_only) st.heap.take(name, chunk_keys, need);  // [_]: only read
         for (std::size_t i = 0; i < a->values.size(); ++i) {
           const Term& v = a->values[i];
           if (v->kind == Kind::Var && !reg_by_name(v->name) && !bm.count(v->name)) {
             bm[v->name] = chunk_values[i];
             continue;
+          }
+          if (const Term* elem = singleton_pattern(v, bm)) {
+            // "{?x}": the held set must be written as one element
+            const Term& have = chunk_values[i];
+            if (have->kind == Kind::Insert && have->args[0]->kind == Kind::EmptySet) {
+              bm[(*elem)->name] = have->args[1];
+              continue;
+            }
+            report(st, p.id + ".value",
+                   fmt::format("{} needs a set of one element in {}, but it holds {}", p.what,
+                               show(Chunk{name, chunk_keys, {have}, Perm{1, 1}}), show(have)),
+                   p.at, a->loc, "this clause asks for one element", nullptr, Term());
+            st.dead = true;
+            break;
           }
           Term want = subst(v, st, bm);
           const Term& have = chunk_values[i];
@@ -546,6 +562,7 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
                 },
                 p.at, a->loc, "this clause may be false");
         }
+        if (st.dead) continue;
         if (matches.size() == 1) b = std::move(bm);
         out.push_back(std::move(st));
       }
@@ -622,7 +639,33 @@ void Executor::run() {
   std::vector<SymState> starts;
   if (decl_.spec.requires_) starts = produce(std::move(s), decl_.spec.requires_, b);
   else starts.push_back(std::move(s));
+  // A secondary first runs when the primary switches to it, and so is
+  // handed its protocol then, as at every later switch.
+  if (vm_ != 0 && decl_.spec.receives) {
+    std::vector<SymState> given;
+    for (auto& st : starts) {
+      Bindings rb;
+      for (auto& r : produce(std::move(st), decl_.spec.receives, rb)) given.push_back(std::move(r));
+    }
+    starts = std::move(given);
+  }
   for (const auto& [k, v] : b) pre_env_[k] = v;
+  // Nothing vouches for what an unknown VM hands over when it switches to
+  // this one (issue: robust safety), so a protocol must not rely on it.
+  if (decl_.spec.receives && decl_.spec.receives->kind != Assertion::Kind::Emp) {
+    std::optional<VmId> unknown;
+    for (VmId v = 0; v < m_.vms.size(); ++v)
+      if (!m_.vms[v].known && (vm_ == 0 || v == 0)) unknown = unknown ? unknown : v;
+    if (unknown) {
+      Failure f;
+      f.id = "protocol.unknown";
+      f.message = fmt::format("{} can hand control to {}, but an unknown VM cannot be trusted to hand over what "
+                              "'receives' asks for",
+                              m_.vms[*unknown].name, decl_.name);
+      f.loc = decl_.spec.receives_loc;
+      result_.failures.push_back(std::move(f));
+    }
+  }
   // A contradictory precondition would make every claim true: report it.
   std::vector<SymState> live;
   for (auto& st : starts) {
@@ -1002,51 +1045,125 @@ void Executor::at_halt(SymState& s, std::size_t index) {
   consume(std::move(s), post.assertion, b, p);
 }
 
+// Control passes from this VM to VM `target`: the caller hands over what
+// the target's protocol says it receives ('receives'), keeps the rest, and
+// when control comes back it is handed its own protocol. A switch to itself
+// changes nothing.
+std::vector<SymState> Executor::switch_vm(SymState s, const Term& target, std::size_t index) {
+  std::vector<SymState> out;
+  // While this VM is descheduled, every other VM may run. Keeping what it
+  // holds is sound only if they all respect ownership: known VMs whose code
+  // is verified do; unknown or unverified ones are not checked yet.
+  for (VmId v = 0; v < m_.vms.size(); ++v) {
+    const VmDecl& other = m_.vms[v];
+    if (v == vm_ || (other.known && (!other.code || other.spec.ensures))) continue;
+    Failure f;
+    f.id = "switch.untrusted";
+    f.message = fmt::format("this call may let {} run ({}), and hvsl does not yet check that it leaves alone what "
+                            "{} holds; nothing after this point is proved",
+                            other.name, other.known ? "its code has no 'ensures', so it is not verified" : "unknown",
+                            decl_.name);
+    f.loc = loc_of(index);
+    f.path = s.trace;
+    f.inconclusive = true;
+    result_.failures.push_back(std::move(f));
+    return out;
+  }
+  for (VmId v = 0; v < m_.vms.size(); ++v) {
+    Term is = tb_.eq(target, tb_.word(v));
+    if (is_false(is) || !feasible(s, is, "switch to " + m_.vms[v].name, loc_of(index))) continue;
+    SymState t = s;
+    if (!is_true(is)) t.path.push_back(is);
+    if (v == vm_) {
+      out.push_back(std::move(t));
+      continue;
+    }
+    t.trace.back().text += fmt::format(" (switch to {})", m_.vms[v].name);
+    std::vector<SymState> handed;
+    const VmDecl& to = m_.vms[v];
+    if (to.known && to.spec.receives) {
+      Purpose p{"protocol", fmt::format("what {} receives when scheduled", to.name), loc_of(index),
+                to.spec.receives_loc};
+      Bindings b;
+      handed = consume(std::move(t), to.spec.receives, b, p);
+    } else {
+      handed.push_back(std::move(t));
+    }
+    for (auto& h : handed) {
+      if (!decl_.spec.receives) {
+        out.push_back(std::move(h));
+        continue;
+      }
+      Bindings b;
+      for (auto& r : produce(std::move(h), decl_.spec.receives, b)) out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+// The element x of a value written "{?x}" whose x is not bound yet, or null.
+const Term* Executor::singleton_pattern(const Term& v, const Bindings& b) const {
+  if (v->kind != Kind::Insert || v->args[0]->kind != Kind::EmptySet) return nullptr;
+  const Term& x = v->args[1];
+  if (x->kind != Kind::Var || reg_by_name(x->name) || b.count(x->name)) return nullptr;
+  return &x;
+}
+
+// `hvc`: the call is chosen by the selecting register's value (a case split
+// when it is symbolic); its requires clause is consumed, then each outcome
+// whose guard may hold continues with the guard assumed, the written
+// registers made fresh and the outcome's ensures produced. The spec file's
+// outcomes were checked to be disjoint and to cover every case
+// (vcgen/abi_check.h), so the outcomes explored are the ones that can happen.
 void Executor::hypercall(SymState& s, std::size_t index) {
-  Term r0 = s.regs[0];
+  Term selector = s.regs[hvc_.select];
+  std::string sel_name = reg_name(hvc_.select);
   std::vector<const HvcSpec*> candidates;
   Term none = tb_.boolean(true);
-  for (const auto& spec : hvc_) {
-    Term is = tb_.eq(r0, tb_.word(spec.id));
+  for (const auto& spec : hvc_.calls) {
+    Term is = tb_.eq(selector, tb_.word(spec.id));
     none = tb_.and_(none, tb_.not_(is));
     if (!is_false(is) && feasible(s, is, "hvc " + spec.name, loc_of(index))) candidates.push_back(&spec);
   }
   if (!is_false(none) && feasible(s, none, "hvc without spec", loc_of(index))) {
     SymState bad = s;
     if (!is_true(none)) bad.path.push_back(none);
-    std::string value = is_lit(r0) ? fmt::format("{}", r0->value) : to_string(r0);
+    std::string value = is_lit(selector) ? fmt::format("{}", selector->value) : to_string(selector);
     report(bad, "hvc.no_spec",
-           fmt::format("'hvc' with r0 = {}: no hypercall spec has this function id", value), loc_of(index), {}, {},
-           nullptr, Term());
+           hvc_.calls.empty()
+               ? fmt::format("'hvc' with {} = {}: no hypercall spec file is loaded", sel_name, value)
+               : fmt::format("'hvc' with {} = {}: {} specifies no hypercall with this function id", sel_name,
+                             value, std::filesystem::path(hvc_.file).filename().string()),
+           loc_of(index), {}, {}, nullptr, Term());
   }
   for (const HvcSpec* spec : candidates) {
-    for (const auto& outcome : spec->outcomes) {
-      SymState t = s;
-      Term is = tb_.eq(r0, tb_.word(spec->id));
-      if (!is_true(is)) t.path.push_back(is);
-      t.trace.back().text += fmt::format(" ({}: {})", spec->name, outcome.name);
-      Purpose p{"hvc.requires", fmt::format("the precondition of {} ({})", spec->name, outcome.name),
-                loc_of(index), {}};
-      Bindings b;
-      for (Reg r = 0; r < kGeneralRegs; ++r) b["old." + reg_name(r)] = t.regs[r];
-      // Pure facts of an outcome's precondition select it; the rest is consumed.
-      std::vector<AssertionPtr> parts;
-      if (outcome.requires_ && outcome.requires_->kind == Assertion::Kind::Sep) parts = outcome.requires_->parts;
-      else if (outcome.requires_) parts = {outcome.requires_};
-      auto spatial = std::make_shared<Assertion>();
-      spatial->kind = Assertion::Kind::Sep;
-      Term guard = tb_.boolean(true);
-      for (const auto& part : parts) {
-        if (part->kind == Assertion::Kind::Pure) guard = tb_.and_(guard, subst(part->cond, t, b));
-        else spatial->parts.push_back(part);
-      }
-      if (!feasible(t, guard, "hvc outcome " + outcome.name, loc_of(index))) continue;
-      if (!is_true(guard)) t.path.push_back(guard);
-      for (auto& after : consume(std::move(t), spatial, b, p)) {
-        for (Reg w : outcome.writes) after.regs[w] = fresh(fmt::format("{}.{}", decl_.name, reg_name(w)), Sort::Word);
-        for (auto& done : produce(std::move(after), outcome.ensures, b)) {
+    SymState t = s;
+    Term is = tb_.eq(selector, tb_.word(spec->id));
+    if (!is_true(is)) t.path.push_back(is);
+    Bindings b;
+    b["caller"] = tb_.word(vm_);
+    for (Reg r = 0; r < kGeneralRegs; ++r) b["old." + reg_name(r)] = t.regs[r];
+    Purpose p{"hvc.requires", fmt::format("the precondition of hypercall {}", spec->name), loc_of(index), spec->loc};
+    std::vector<SymState> ready;
+    if (spec->requires_) ready = consume(std::move(t), spec->requires_, b, p);
+    else ready.push_back(std::move(t));
+    for (auto& st : ready) {
+      for (const auto& outcome : spec->outcomes) {
+        Term guard = subst(outcome.guard, st, b);
+        if (is_false(guard) || !feasible(st, guard, "hvc outcome " + outcome.name, loc_of(index))) continue;
+        SymState o = st;
+        if (!is_true(guard)) o.path.push_back(guard);
+        o.trace.back().text += fmt::format(" ({}: {})", spec->name, outcome.name);
+        for (Reg w : outcome.writes) o.regs[w] = fresh(fmt::format("{}.{}", decl_.name, reg_name(w)), Sort::Word);
+        Bindings ob = b;
+        for (auto& done : produce(std::move(o), outcome.ensures, ob)) {
           done.pc = m_.profile->add(done.pc, 1);
           done.jumped = false;
+          if (outcome.switch_to.valid()) {
+            for (auto& back : switch_vm(std::move(done), subst(outcome.switch_to, done, ob), index))
+              work_.push_back(std::move(back));
+            continue;
+          }
           work_.push_back(std::move(done));
         }
       }

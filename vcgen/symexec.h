@@ -72,6 +72,8 @@ class Executor {
   // terms
   Term fresh(const std::string& base, Sort s);
   Term subst(const Term& t, const SymState& s, const Bindings& b);
+  const Term* singleton_pattern(const Term& v, const Bindings& b) const;
+  std::vector<SymState> switch_vm(SymState s, const Term& target, std::size_t index);
   // The single value of a term on this path; `unknown` is set if the solver
   // could not decide.
   std::optional<Word> concrete(SymState& s, const Term& t, const SourceLoc& loc, bool& unknown);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "vcgen/claims.h"
 #include "vcgen/symexec.h"
 
 namespace hvsl {
@@ -36,11 +37,21 @@ std::vector<BlockResult> verify_machine(const Machine& m, const HvcSpecTable& hv
                                         smt::Stats* stats) {
   smt::Solver solver(*m.profile, opts.smt);
   std::vector<BlockResult> out;
-  for (VmId v = 0; v < m.vms.size(); ++v) {
+  std::vector<VmId> verified;  // every VM with a spec, --only or not: they share the machine
+  for (VmId v = 0; v < m.vms.size(); ++v)
+    if (m.vms[v].known && m.vms[v].code && m.vms[v].spec.ensures) verified.push_back(v);
+  auto problems = check_claims(m, verified);
+  for (VmId v : verified) {
     const VmDecl& d = m.vms[v];
-    if (!d.known || !d.code || !d.spec.ensures) continue;
     if (!opts.only.empty() && std::find(opts.only.begin(), opts.only.end(), d.name) == opts.only.end()) continue;
-    out.push_back(verify_vm(m, v, hvc, opts, solver));
+    BlockResult r = verify_vm(m, v, hvc, opts, solver);
+    for (auto& p : problems)
+      if (p.vm == v) {
+        r.failures.insert(r.failures.begin(), p.failure);
+        if (p.failure.inconclusive && r.verdict == Verdict::Verified) r.verdict = Verdict::Inconclusive;
+        if (!p.failure.inconclusive) r.verdict = Verdict::Failed;
+      }
+    out.push_back(std::move(r));
   }
   if (stats) *stats = solver.stats();
   return out;

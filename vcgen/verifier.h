@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "logic/abi.h"
 #include "logic/machine.h"
 #include "smt/solver.h"
 #include "vcgen/result.h"
@@ -19,20 +20,9 @@ struct VerifyOptions {
   std::vector<std::string> only;      // verify only these VMs (empty: every VM with a spec)
 };
 
-// A hypercall spec: what `hvc` does when r0 holds `id`. The table is filled
-// from spec files (issue 4); each outcome is a guarded pre/postcondition pair.
-struct HvcOutcome {
-  std::string name;
-  AssertionPtr requires_;  // consumed (its pure parts are the outcome's guard)
-  AssertionPtr ensures;    // produced; names old.rN for the caller's registers before the call
-  std::vector<Reg> writes; // registers the call may change
-};
-struct HvcSpec {
-  std::string name;
-  Word id = 0;
-  std::vector<HvcOutcome> outcomes;
-};
-using HvcSpecTable = std::vector<HvcSpec>;
+// What `hvc` does comes from a hypercall spec file (logic/abi.h); an empty
+// table makes every `hvc` an error (hvc.no_spec).
+using HvcSpecTable = Abi;
 
 // Verifies one VM's code block (it must have an `ensures`).
 BlockResult verify_vm(const Machine& m, VmId vm, const HvcSpecTable& hvc, const VerifyOptions& opts,

@@ -1,7 +1,6 @@
-// The hvc mechanism of vcgen/: a call is dispatched on r0 to a spec from the
-// table, with a case split when r0 is symbolic, and each outcome selected by
-// the pure facts of its precondition. (Spec files fill the table later; here
-// the table is built in C++.)
+// The hvc mechanism of vcgen/: a call is dispatched on the selecting register
+// to a spec from a hypercall spec file, with a case split when it is symbolic,
+// and each outcome chosen by its guard.
 #include <doctest/doctest.h>
 
 #include "frontend/parser.h"
@@ -18,17 +17,19 @@ Machine parse(const std::string& text) {
   return std::move(*m);
 }
 
-AssertionPtr pure(Term t) {
-  auto a = std::make_shared<Assertion>();
-  a->kind = Assertion::Kind::Pure;
-  a->cond = std::move(t);
-  return a;
+// A hypercall spec file, parsed for machine `m`; it must be well-formed.
+Abi abi(const Machine& m, const std::string& text) {
+  Diagnostics d;
+  auto a = parse_abi(SourceFile("t.abi", text), *m.profile, m.vms.size(), d);
+  for (const auto& x : d.all()) INFO(render(x, nullptr));
+  REQUIRE(a.has_value());
+  return std::move(*a);
 }
 
 // A call with function id `id` whose single outcome sets r1 to `value`.
-HvcSpec set_r1(const TermBuilder& tb, Word id, Word value) {
-  HvcOutcome ok{"ok", pure(tb.boolean(true)), pure(tb.eq(tb.var("r1", Sort::Word), tb.word(value))), {1}};
-  return HvcSpec{"SET" + std::to_string(value), id, {ok}};
+std::string set_r1(Word id, Word value) {
+  return "hypercall SET" + std::to_string(value) + " = " + std::to_string(id) +
+         " {\n outcome ok otherwise writes r1 ensures r1 == " + std::to_string(value) + "\n}\n";
 }
 
 BlockResult verify(const Machine& m, const HvcSpecTable& table) {
@@ -50,14 +51,13 @@ const std::string kPage = "page prog0 at 1000 owner vm0 exclusive access {vm0}\n
 
 TEST_CASE("hvc: the spec chosen by a literal r0 decides the result") {
   Machine m = parse(kPage + "vm vm0 {\n ensures r1 == 5\n code at prog0 {\n mov r0, 7\n hvc\n halt\n }\n}\n");
-  TermBuilder tb(*m.profile);
-  CHECK(verify(m, {set_r1(tb, 7, 5)}).verdict == Verdict::Verified);
+    CHECK(verify(m, abi(m, "select r0\n" + set_r1(7, 5))).verdict == Verdict::Verified);
   // the wrong result is caught
-  auto wrong = verify(m, {set_r1(tb, 7, 6)});
+  auto wrong = verify(m, abi(m, "select r0\n" + set_r1(7, 6)));
   CHECK(wrong.verdict == Verdict::Failed);
   CHECK(has_failure(wrong, "postcondition.false"));
   // no spec for id 7: a located failure naming the id
-  auto none = verify(m, {set_r1(tb, 8, 5)});
+  auto none = verify(m, abi(m, "select r0\n" + set_r1(8, 5)));
   CHECK(none.verdict == Verdict::Failed);
   REQUIRE(has_failure(none, "hvc.no_spec"));
   for (const auto& f : none.failures)
@@ -71,35 +71,32 @@ TEST_CASE("hvc: a symbolic r0 splits over every spec and the ids without one") {
   Machine m = parse(kPage +
                     "vm vm0 {\n requires r0 == 7 || r0 == 8\n ensures r1 == 5 || r1 == 6\n"
                     " code at prog0 {\n hvc\n halt\n }\n}\n");
-  TermBuilder tb(*m.profile);
-  CHECK(verify(m, {set_r1(tb, 7, 5), set_r1(tb, 8, 6)}).verdict == Verdict::Verified);
+    CHECK(verify(m, abi(m, "select r0\n" + set_r1(7, 5) + set_r1(8, 6))).verdict == Verdict::Verified);
   // only id 7 has a spec: the path with r0 == 8 is reported
-  auto half = verify(m, {set_r1(tb, 7, 5)});
+  auto half = verify(m, abi(m, "select r0\n" + set_r1(7, 5)));
   CHECK(half.verdict == Verdict::Failed);
   CHECK(has_failure(half, "hvc.no_spec"));
   // both specs exist, but one gives a value the postcondition forbids
-  auto bad = verify(m, {set_r1(tb, 7, 5), set_r1(tb, 8, 9)});
+  auto bad = verify(m, abi(m, "select r0\n" + set_r1(7, 5) + set_r1(8, 9)));
   CHECK(has_failure(bad, "postcondition.false"));
 }
 
-TEST_CASE("hvc: an outcome applies when the pure facts of its precondition hold") {
+TEST_CASE("hvc: an outcome applies when its guard holds") {
   Machine m = parse(kPage +
                     "vm vm0 {\n requires r1 <= 20\n ensures (old(r1) < 10 ? r2 == 0 : r2 == 1)\n"
                     " code at prog0 {\n mov r0, 3\n hvc\n halt\n }\n}\n");
-  TermBuilder tb(*m.profile);
-  Term r1 = tb.var("r1", Sort::Word), r2 = tb.var("r2", Sort::Word);
-  HvcOutcome small{"small", pure(tb.lt(r1, tb.word(10))), pure(tb.eq(r2, tb.word(0))), {2}};
-  HvcOutcome large{"large", pure(tb.le(tb.word(10), r1)), pure(tb.eq(r2, tb.word(1))), {2}};
-  CHECK(verify(m, {HvcSpec{"CHECK", 3, {small, large}}}).verdict == Verdict::Verified);
+    std::string good = "select r0\nhypercall CHECK = 3 {\n outcome small when r1 < 10 writes r2 ensures r2 == 0\n"
+                     " outcome large when r1 >= 10 writes r2 ensures r2 == 1\n}\n";
+  CHECK(verify(m, abi(m, good)).verdict == Verdict::Verified);
   // swapping the outcomes' results breaks the postcondition
-  HvcOutcome small_bad{"small", pure(tb.lt(r1, tb.word(10))), pure(tb.eq(r2, tb.word(1))), {2}};
-  CHECK(verify(m, {HvcSpec{"CHECK", 3, {small_bad, large}}}).verdict == Verdict::Failed);
+  std::string bad = "select r0\nhypercall CHECK = 3 {\n outcome small when r1 < 10 writes r2 ensures r2 == 1\n"
+                    " outcome large when r1 >= 10 writes r2 ensures r2 == 1\n}\n";
+  CHECK(verify(m, abi(m, bad)).verdict == Verdict::Failed);
 }
 
 TEST_CASE("hvc: registers a call writes are unknown afterwards unless its postcondition says") {
   Machine m = parse(kPage + "vm vm0 {\n ensures r3 == 4\n code at prog0 {\n mov r3, 4\n mov r0, 7\n hvc\n halt\n }\n}\n");
-  TermBuilder tb(*m.profile);
-  CHECK(verify(m, {set_r1(tb, 7, 5)}).verdict == Verdict::Verified);  // r3 is not written
-  HvcOutcome clobber{"ok", pure(tb.boolean(true)), pure(tb.boolean(true)), {3}};
-  CHECK(verify(m, {HvcSpec{"CLOBBER", 7, {clobber}}}).verdict == Verdict::Failed);
+    CHECK(verify(m, abi(m, "select r0\n" + set_r1(7, 5))).verdict == Verdict::Verified);  // r3 is not written
+  std::string clobber = "select r0\nhypercall CLOBBER = 7 {\n outcome ok otherwise writes r3\n}\n";
+  CHECK(verify(m, abi(m, clobber)).verdict == Verdict::Failed);
 }

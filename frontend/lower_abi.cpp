@@ -1,0 +1,383 @@
+// Lowers a hypercall spec file (ast::AbiFile) to logic/abi.h: names,
+// sorts and resources are checked as in a program's specs; the checks that
+// need the solver (outcomes that overlap or miss a case) are in
+// vcgen/abi_check.cpp.
+#include <set>
+
+#include <fmt/format.h>
+
+#include "frontend/grammar.h"
+#include "frontend/lower_spec.h"
+#include "frontend/parser.h"
+#include "logic/encoding.h"
+#include "logic/instruction.h"
+
+namespace hvsl {
+namespace {
+
+class AbiLowering {
+ public:
+  AbiLowering(const SourceFile& src, Diagnostics& diags, const Profile& p, std::size_t vm_count)
+      : src_(src), diags_(diags), p_(p), tb_(p), spec_(src, diags, p, [this](const std::string& n) {
+          return constant(n);
+        }) {
+    for (const auto& c : builtin_constants(p)) constants_[std::string(c.name)] = c.value;
+    constants_["VM_COUNT"] = Word(vm_count);
+  }
+
+  std::optional<Abi> lower(const ast::AbiFile& file) {
+    Abi abi;
+    abi.file = src_.name();
+    const ast::SelectDecl* select = nullptr;
+    for (const auto& d : file) {
+      if (auto* s = boost::get<ast::SelectDecl>(&d)) {
+        if (select) {
+          auto& e = diags_.error(spec_.loc(*s), "the selecting register is declared twice");
+          add_note(e, spec_.loc(*select), "first declared here");
+          continue;
+        }
+        select = s;
+        auto r = reg_by_name(s->reg.text);
+        if (!r || *r >= kGeneralRegs) {
+          diags_.error(spec_.loc(s->reg), fmt::format("'select' needs a general register (r0..r30), not '{}'",
+                                                      s->reg.text));
+          continue;
+        }
+        abi.select = *r;
+      }
+    }
+    if (!select && !file.empty())
+      diags_.error(src_.loc(0), "a hypercall spec file must say which register selects the call ('select r0')");
+    std::map<Word, const ast::HypercallDecl*> ids;
+    std::set<std::string> names;
+    for (const auto& d : file) {
+      auto* h = boost::get<ast::HypercallDecl>(&d);
+      if (!h) continue;
+      auto call = hypercall(*h);
+      if (!call) continue;
+      if (!names.insert(call->name).second) {
+        diags_.error(spec_.loc(h->name), fmt::format("hypercall '{}' is specified twice", call->name));
+        continue;
+      }
+      if (auto [it, fresh] = ids.emplace(call->id, h); !fresh) {
+        auto& e = diags_.error(spec_.loc(h->name), fmt::format("hypercall '{}' has the function id {:#x} of '{}'",
+                                                              call->name, call->id, it->second->name.text));
+        add_note(e, spec_.loc(it->second->name), "that one is here");
+        continue;
+      }
+      abi.calls.push_back(std::move(*call));
+    }
+    if (diags_.has_errors()) return std::nullopt;
+    return abi;
+  }
+
+ private:
+  const SourceFile& src_;
+  Diagnostics& diags_;
+  const Profile& p_;
+  TermBuilder tb_;
+  SpecLowering spec_;
+  std::map<std::string, Word> constants_;
+
+  std::optional<Word> constant(const std::string& n) const {
+    auto it = constants_.find(n);
+    if (it == constants_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  std::optional<HvcSpec> hypercall(const ast::HypercallDecl& h) {
+    HvcSpec call;
+    call.name = h.name.text;
+    call.loc = spec_.loc(h.name);
+    SpecLowering::Scope scope;
+    scope.vars["caller"] = Sort::Word;
+    if (h.id) {
+      auto t = spec_.expr(*h.id, scope, Sort::Word);
+      if (!t) return std::nullopt;
+      if (!is_lit(*t) || (*t)->sort != Sort::Word) {
+        diags_.error(spec_.loc(*h.id), "a function id must be a constant word");
+        return std::nullopt;
+      }
+      call.id = (*t)->value;
+    } else if (auto v = constant(h.name.text)) {
+      call.id = *v;
+    } else {
+      diags_.error(spec_.loc(h.name), fmt::format("'{}' is not a known function id; give it one: 'hypercall {} = "
+                                                  "<id> {{ ... }}'",
+                                                  h.name.text, h.name.text));
+      return std::nullopt;
+    }
+    bool ok = true;
+    const ast::RequiresItem* req = nullptr;
+    std::set<std::string> outcome_names;
+    const ast::OutcomeDecl* otherwise = nullptr;
+    for (const auto& item : h.items) {
+      if (auto* r = boost::get<ast::RequiresItem>(&item)) {
+        if (req) {
+          auto& e = diags_.error(spec_.loc(*r), "a hypercall has one 'requires' clause");
+          add_note(e, spec_.loc(*req), "the first one is here");
+          ok = false;
+          continue;
+        }
+        if (!call.outcomes.empty()) {
+          diags_.error(spec_.loc(*r), "'requires' comes before the outcomes");
+          ok = false;
+          continue;
+        }
+        req = r;
+        scope.read_only = true;
+        call.requires_ = spec_.assertion(r->assertion, scope);
+        scope.read_only = false;
+        if (!call.requires_) ok = false;
+        else if (!footprint_ok(call.requires_)) ok = false;
+      } else if (auto* l = boost::get<ast::LetItem>(&item)) {
+        if (scope.vars.count(l->name.text) || scope.lets.count(l->name.text) || constant(l->name.text)) {
+          diags_.error(spec_.loc(l->name), fmt::format("'{}' is already a name here; choose another", l->name.text));
+          ok = false;
+          continue;
+        }
+        auto t = spec_.expr(l->value, scope, std::nullopt);
+        if (!t) ok = false;
+        else scope.lets[l->name.text] = *t;
+      } else {
+        const auto& o = boost::get<ast::OutcomeDecl>(item);
+        if (!outcome_names.insert(o.name.text).second) {
+          diags_.error(spec_.loc(o.name), fmt::format("outcome '{}' is given twice", o.name.text));
+          ok = false;
+          continue;
+        }
+        if (otherwise) {
+          auto& e = diags_.error(spec_.loc(o), "no outcome can follow the 'otherwise' outcome");
+          add_note(e, spec_.loc(*otherwise), "the 'otherwise' outcome is here");
+          ok = false;
+          continue;
+        }
+        auto out = outcome(o, scope, call.requires_);
+        if (!out) {
+          ok = false;
+          continue;
+        }
+        if (out->otherwise) otherwise = &o;
+        call.outcomes.push_back(std::move(*out));
+      }
+    }
+    if (ok && call.outcomes.empty()) {
+      diags_.error(spec_.loc(h.name), fmt::format("hypercall '{}' has no outcome", call.name));
+      ok = false;
+    }
+    if (!ok) return std::nullopt;
+    call.facts = tb_.boolean(true);
+    if (call.requires_) collect_facts(call.requires_, call.facts);
+    if (otherwise) {
+      // "otherwise": exactly when no earlier guard holds
+      Term none = tb_.boolean(true);
+      for (std::size_t i = 0; i + 1 < call.outcomes.size(); ++i) none = tb_.and_(none, tb_.not_(call.outcomes[i].guard));
+      call.outcomes.back().guard = none;
+    }
+    return call;
+  }
+
+  // The top-level pure conjuncts of a requires clause: facts every outcome may use.
+  void collect_facts(const AssertionPtr& a, Term& facts) {
+    if (a->kind == Assertion::Kind::Pure) facts = tb_.and_(facts, a->cond);
+    if (a->kind == Assertion::Kind::Sep)
+      for (const auto& p : a->parts) collect_facts(p, facts);
+  }
+
+  // Chunks taken below 'forall' or 'exists' cannot be given back by name,
+  // so there they must be only read ([_]).
+  bool footprint_ok(const AssertionPtr& a, bool nested = false) {
+    using K = Assertion::Kind;
+    switch (a->kind) {
+      case K::Chunk: case K::Pred:
+        if (nested && !a->read_only) {
+          diags_.error(a->loc, "below 'forall' or 'exists' in a hypercall's requires, a resource can only be read: "
+                               "write it with '[_]'");
+          return false;
+        }
+        return true;
+      case K::Sep: {
+        bool ok = true;
+        for (const auto& p : a->parts) ok = footprint_ok(p, nested) && ok;
+        return ok;
+      }
+      case K::If: return footprint_ok(a->parts[0], nested) && footprint_ok(a->parts[1], nested);
+      case K::Exists: case K::Forall: return footprint_ok(a->body, true);
+      default: return true;
+    }
+  }
+
+  std::optional<HvcOutcome> outcome(const ast::OutcomeDecl& o, SpecLowering::Scope scope, const AssertionPtr& req) {
+    HvcOutcome out;
+    out.name = o.name.text;
+    out.loc = spec_.loc(o.name);
+    if (auto* g = boost::get<ast::SExpr>(&o.guard)) {
+      out.guard_loc = spec_.loc(*g);
+      auto t = spec_.expr(*g, scope, Sort::Bool);
+      if (!t) return std::nullopt;
+      if ((*t)->sort != Sort::Bool) {
+        diags_.error(spec_.loc(*g), "the condition after 'when' must be a boolean");
+        return std::nullopt;
+      }
+      out.guard = *t;
+    } else {
+      out.guard_loc = spec_.loc(boost::get<ast::OtherwiseGuard>(o.guard));
+      out.guard = tb_.boolean(true);
+      out.otherwise = true;
+    }
+    for (const auto& r : o.writes) {
+      auto reg = reg_by_name(r.text);
+      if (!reg || *reg >= kGeneralRegs) {
+        diags_.error(spec_.loc(r), fmt::format("'writes' lists general registers (r0..r30), not '{}'", r.text));
+        return std::nullopt;
+      }
+      out.writes.push_back(*reg);
+    }
+    if (o.switch_to) {
+      auto t = spec_.expr(*o.switch_to, scope, Sort::Word);
+      if (!t) return std::nullopt;
+      if ((*t)->sort != Sort::Word) {
+        diags_.error(spec_.loc(*o.switch_to), "'switch to' needs a VM id (a word)");
+        return std::nullopt;
+      }
+      out.switch_to = at_call(*t);
+    }
+    auto sep = std::make_shared<Assertion>();
+    sep->kind = Assertion::Kind::Sep;
+    sep->loc = out.loc;
+    std::set<std::string> replaced;
+    for (const auto& head : o.frees) {
+      auto key = head_key(head, scope);
+      if (!key) return std::nullopt;
+      if (!req || !takes(req, *key)) {
+        diags_.error(spec_.loc(head), "'frees' names a resource that the requires clause does not take");
+        return std::nullopt;
+      }
+      replaced.insert(*key);
+    }
+    if (o.ensures) {
+      auto post = spec_.assertion(*o.ensures, scope);
+      if (!post) return std::nullopt;
+      sep->loc = post->loc;
+      sep->parts.push_back(post);
+      collect_chunk_keys(post, replaced);
+    }
+    // What the outcome does not mention, it leaves as it was.
+    if (req) give_back(req, replaced, *sep);
+    out.ensures = sep;
+    return out;
+  }
+
+  // The key of "trans(h)" as chunk_key writes it.
+  std::optional<std::string> head_key(const ast::PointsToHead& head, SpecLowering::Scope& scope) {
+    const ResourceInfo* info = resource_info(head.resource);
+    if (!info || head.keys.size() != info->keys.size()) {
+      diags_.error(spec_.loc(head), fmt::format("'{}' takes {} argument{}", head.resource,
+                                                info ? info->keys.size() : 0, info && info->keys.size() == 1 ? "" : "s"));
+      return std::nullopt;
+    }
+    std::string k = head.resource + "(";
+    for (std::size_t i = 0; i < head.keys.size(); ++i) {
+      auto t = spec_.expr(head.keys[i], scope, info->keys[i]);
+      if (!t) return std::nullopt;
+      k += to_string(*t) + ",";
+    }
+    return k + ")";
+  }
+
+  static bool takes(const AssertionPtr& a, const std::string& key) {
+    switch (a->kind) {
+      case Assertion::Kind::Chunk: return !a->read_only && chunk_key(*a) == key;
+      case Assertion::Kind::Sep:
+        for (const auto& p : a->parts)
+          if (takes(p, key)) return true;
+        return false;
+      case Assertion::Kind::If: return takes(a->parts[0], key) || takes(a->parts[1], key);
+      default: return false;
+    }
+  }
+
+  static std::string chunk_key(const Assertion& a) {
+    std::string k = (a.kind == Assertion::Kind::Pred ? "pred:" : "") + a.name + "(";
+    for (const auto& t : a.args) k += to_string(t) + ",";
+    return k + ")";
+  }
+
+  static void collect_chunk_keys(const AssertionPtr& a, std::set<std::string>& out) {
+    if (a->kind == Assertion::Kind::Chunk || a->kind == Assertion::Kind::Pred) out.insert(chunk_key(*a));
+    if (a->kind == Assertion::Kind::Sep)
+      for (const auto& p : a->parts) collect_chunk_keys(p, out);
+  }
+
+  // A term of the requires clause as the ensures must read it: registers
+  // as they were at the call (old.rN), since the call may write them.
+  Term at_call(const Term& t) {
+    if (t->kind == Kind::Var) {
+      if (auto r = reg_by_name(t->name)) return tb_.var("old." + reg_name(*r), t->sort);
+      return t;
+    }
+    if (t->args.empty()) return t;
+    std::vector<Term> a;
+    for (const auto& x : t->args) a.push_back(at_call(x));
+    switch (t->kind) {
+      case Kind::Add: return tb_.add(a[0], a[1]);
+      case Kind::Sub: return tb_.sub(a[0], a[1]);
+      case Kind::Mul: return tb_.mul(a[0], a[1]);
+      case Kind::PageOf: return tb_.page_of(a[0]);
+      case Kind::Eq: return tb_.eq(a[0], a[1]);
+      case Kind::Lt: return tb_.lt(a[0], a[1]);
+      case Kind::Le: return tb_.le(a[0], a[1]);
+      case Kind::Not: return tb_.not_(a[0]);
+      case Kind::And: return tb_.and_(a[0], a[1]);
+      case Kind::Or: return tb_.or_(a[0], a[1]);
+      case Kind::Implies: return tb_.implies(a[0], a[1]);
+      case Kind::Ite: return tb_.ite(a[0], a[1], a[2]);
+      case Kind::Insert: return tb_.insert(a[0], a[1]);
+      case Kind::Union: return tb_.union_(a[0], a[1]);
+      case Kind::Minus: return tb_.minus(a[0], a[1]);
+      case Kind::Member: return tb_.member(a[0], a[1]);
+      default: return t;
+    }
+  }
+
+  // The chunks `a` takes that are not in `replaced`, with the same 'if'
+  // structure (a branch's chunks come back only if that branch was taken),
+  // read at the call.
+  void give_back(const AssertionPtr& a, const std::set<std::string>& replaced, Assertion& into) {
+    if (a->kind == Assertion::Kind::Sep)
+      for (const auto& p : a->parts) give_back(p, replaced, into);
+    if ((a->kind == Assertion::Kind::Chunk || a->kind == Assertion::Kind::Pred) && !a->read_only &&
+        !replaced.count(chunk_key(*a))) {
+      auto copy = std::make_shared<Assertion>(*a);
+      for (auto& t : copy->args) t = at_call(t);
+      for (auto& t : copy->values) t = at_call(t);
+      into.parts.push_back(copy);
+    }
+    if (a->kind == Assertion::Kind::If) {
+      auto branch = [&](const AssertionPtr& b) {
+        auto sep = std::make_shared<Assertion>();
+        sep->kind = Assertion::Kind::Sep;
+        sep->loc = b->loc;
+        give_back(b, replaced, *sep);
+        return sep;
+      };
+      auto t = branch(a->parts[0]), e = branch(a->parts[1]);
+      if (t->parts.empty() && e->parts.empty()) return;
+      auto copy = std::make_shared<Assertion>(*a);
+      copy->cond = at_call(a->cond);
+      copy->parts = {t, e};
+      into.parts.push_back(copy);
+    }
+  }
+};
+
+}  // namespace
+
+std::optional<Abi> parse_abi(const SourceFile& src, const Profile& profile, std::size_t vm_count,
+                             Diagnostics& diags) {
+  ast::AbiFile file;
+  if (!parse_abi_ast(src, file, diags)) return std::nullopt;
+  return AbiLowering(src, diags, profile, vm_count).lower(file);
+}
+
+}  // namespace hvsl

@@ -1,0 +1,115 @@
+#include "vcgen/claims.h"
+
+#include <map>
+
+#include <fmt/format.h>
+
+namespace hvsl {
+namespace {
+
+struct Claim {
+  VmId vm = 0;
+  Perm perm;
+  SourceLoc loc;
+};
+
+class Collector {
+ public:
+  Collector(const Machine& m, VmId vm) : m_(m), vm_(vm) {}
+
+  // Adds the chunks of `a` (both branches of an 'if': either may be held).
+  void add(const AssertionPtr& a, const Env& env) {
+    using K = Assertion::Kind;
+    switch (a->kind) {
+      case K::Sep:
+        for (const auto& p : a->parts) add(p, env);
+        return;
+      case K::If:
+        add(a->parts[0], env);
+        add(a->parts[1], env);
+        return;
+      case K::Exists: add(a->body, env); return;
+      case K::Forall: {
+        for (Word i = a->lo->value; i < a->hi->value; ++i) {
+          Env inner = env;
+          inner[a->vars[0].first] = Value{Sort::Word, i, {}};
+          add(a->body, inner);
+        }
+        return;
+      }
+      case K::Chunk: {
+        bool mem = a->name == "mem";
+        std::string key = a->name + (mem ? "[" : "(");
+        for (const auto& k : a->args) {
+          auto v = eval(k, *m_.profile, env);
+          if (!v || v->sort != Sort::Word) {
+            if (!unchecked) unchecked = a;
+            return;
+          }
+          key += fmt::format("{}{}", key.back() == '(' || key.back() == '[' ? "" : ", ", v->word);
+        }
+        key += mem ? "]" : ")";
+        claims.emplace_back(key, Claim{vm_, a->perm, a->loc});
+        return;
+      }
+      case K::Pred:
+        if (!unchecked) unchecked = a;
+        return;
+      default: return;
+    }
+  }
+
+  std::vector<std::pair<std::string, Claim>> claims;
+  AssertionPtr unchecked;  // the first claim whose key is not a constant
+
+ private:
+  const Machine& m_;
+  VmId vm_;
+};
+
+}  // namespace
+
+std::vector<ClaimProblem> check_claims(const Machine& m, const std::vector<VmId>& vms) {
+  std::vector<ClaimProblem> out;
+  if (vms.size() < 2) return out;
+  std::map<std::string, std::vector<Claim>> by_key;
+  for (VmId v : vms) {
+    const VmDecl& d = m.vms[v];
+    Collector c(m, v);
+    if (d.spec.requires_) c.add(d.spec.requires_, {});
+    for (auto& [key, claim] : c.claims) by_key[key].push_back(claim);
+    if (c.unchecked) {
+      Failure f;
+      f.id = "claims.unchecked";
+      f.message = fmt::format("{}'s precondition holds '{}', whose place is not a constant, so hvsl cannot check "
+                              "that no other VM holds it too",
+                              d.name, c.unchecked->text.empty() ? c.unchecked->name : c.unchecked->text);
+      f.loc = c.unchecked->loc;
+      f.inconclusive = true;
+      out.push_back({v, std::move(f)});
+    }
+  }
+  for (const auto& [key, claims] : by_key) {
+    Perm total{0, 1};
+    for (std::size_t i = 0; i < claims.size(); ++i) {
+      const Claim& c = claims[i];
+      if (i > 0 && (Perm{1, 1} < total + c.perm)) {
+        const Claim& first = claims[0];
+        Failure f;
+        f.id = "claims.overlap";
+        f.message = fmt::format("{} and {} both hold {} (more than all of it between them), but each keeps what it "
+                                "holds while the other runs",
+                                m.vms[first.vm].name, m.vms[c.vm].name, key);
+        f.loc = c.loc;
+        f.related = first.loc;
+        f.related_note = fmt::format("{} holds it here", m.vms[first.vm].name);
+        out.push_back({c.vm, std::move(f)});
+        break;
+      }
+      total = i == 0 ? c.perm : total + c.perm;
+    }
+  }
+  return out;
+}
+
+}  // namespace hvsl
