@@ -303,9 +303,11 @@ class AbiLowering {
     return k + ")";
   }
 
+  // The chunks an ensures clause produces (in either branch of an 'if'):
+  // the footprint's chunks of the same keys are not given back.
   static void collect_chunk_keys(const AssertionPtr& a, std::set<std::string>& out) {
     if (a->kind == Assertion::Kind::Chunk || a->kind == Assertion::Kind::Pred) out.insert(chunk_key(*a));
-    if (a->kind == Assertion::Kind::Sep)
+    if (a->kind == Assertion::Kind::Sep || a->kind == Assertion::Kind::If)
       for (const auto& p : a->parts) collect_chunk_keys(p, out);
   }
 
