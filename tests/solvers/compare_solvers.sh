@@ -58,14 +58,25 @@ answer() {
   esac
 }
 
-vcs=0 agree=0 agree_sat=0 agree_unsat=0 z3_unknown=0 cvc5_unknown=0 both_unknown=0
+vcs=0 unique=0 agree=0 agree_sat=0 agree_unsat=0 z3_unknown=0 cvc5_unknown=0 both_unknown=0
 disagreements=() errors=()
+declare -A seen
 for vc in $(find "$work" -name '*.smt2' | sort); do
   vcs=$((vcs + 1))
-  # The dumps are Z3's own SMT-LIB with hvsl's (set-logic ...): z3 rejects
-  # the constant arrays it prints, (as const (Array Int Bool)), under
-  # QF_AUFLIA, and cvc5 needs a logic. ALL keeps the formula and suits both.
-  sed 's/^(set-logic [A-Za-z_]*)$/(set-logic ALL)/' "$vc" > "$vc.all"
+  # The dumps are Z3's own SMT-LIB, some with hvsl's (set-logic ...): z3
+  # rejects the constant arrays it prints, (as const (Array Int Bool)), under
+  # QF_AUFLIA, and cvc5 wants a logic. ALL keeps the formula and suits both.
+  if grep -q '^(set-logic ' "$vc"; then
+    sed 's/^(set-logic [A-Za-z_]*)$/(set-logic ALL)/' "$vc" >"$vc.all"
+  else
+    { echo '(set-logic ALL)'; cat "$vc"; } >"$vc.all"
+  fi
+  # The same formula (the hypercall spec file's checks, which every file
+  # repeats) is solved once; the comments name the query and differ.
+  key=$(grep -v '^;' "$vc.all" | md5sum | cut -d' ' -f1)
+  [ -n "${seen[$key]:-}" ] && continue
+  seen[$key]=$vc
+  unique=$((unique + 1))
   z=$(answer timeout $((timeout_s + 5)) z3 -smt2 -T:"$timeout_s" "$vc.all")
   c=$(answer timeout $((timeout_s + 5)) cvc5 --lang=smt2 --tlimit=$((timeout_s * 1000)) "$vc.all")
   name=${vc#"$work"/}
@@ -85,7 +96,7 @@ for vc in $(find "$work" -name '*.smt2' | sort); do
 done
 
 echo "solvers: $(z3 --version | head -1); $(cvc5 --version | head -1)"
-echo "VCs: $vcs from $n_files files; agree: $agree ($agree_unsat unsat, $agree_sat sat);" \
+echo "VCs: $vcs from $n_files files, $unique distinct; agree: $agree ($agree_unsat unsat, $agree_sat sat);" \
      "unknown: $((z3_unknown + cvc5_unknown + both_unknown)) (z3 only $z3_unknown, cvc5 only $cvc5_unknown, both $both_unknown);" \
      "disagreements: ${#disagreements[@]}; unreadable: ${#errors[@]}"
 for d in "${disagreements[@]}"; do echo "DISAGREEMENT: $d"; done
