@@ -378,13 +378,13 @@ std::vector<SymState> Executor::produce(SymState s, const AssertionPtr& a, Bindi
         SymState t = s;
         if (!is_true(c)) t.path.push_back(c);
         Bindings bt = b;
-        for (auto& r : produce(std::move(t), a->parts[0], bt)) out.push_back(std::move(r));
+        for (auto& r : produce(std::move(t), a->parts[0], bt)) out.push_back(keep_branch(std::move(r), bt, b));
       }
       if (!is_true(c)) {
         SymState e = std::move(s);
         if (!is_false(c)) e.path.push_back(tb_.not_(c));
         Bindings be = b;
-        for (auto& r : produce(std::move(e), a->parts[1], be)) out.push_back(std::move(r));
+        for (auto& r : produce(std::move(e), a->parts[1], be)) out.push_back(keep_branch(std::move(r), be, b));
       }
       return out;
     }
@@ -603,13 +603,13 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
         SymState t = s;
         if (!is_true(c)) t.path.push_back(c);
         Bindings bt = b;
-        for (auto& r : consume(std::move(t), a->parts[0], bt, p)) out.push_back(std::move(r));
+        for (auto& r : consume(std::move(t), a->parts[0], bt, p)) out.push_back(keep_branch(std::move(r), bt, b));
       }
       if (!is_true(c) && feasible(s, tb_.not_(c), p.id + " (else)", p.at)) {
         SymState e = std::move(s);
         if (!is_false(c)) e.path.push_back(tb_.not_(c));
         Bindings be = b;
-        for (auto& r : consume(std::move(e), a->parts[1], be, p)) out.push_back(std::move(r));
+        for (auto& r : consume(std::move(e), a->parts[1], be, p)) out.push_back(keep_branch(std::move(r), be, b));
       }
       return out;
     }
@@ -1101,6 +1101,13 @@ std::vector<SymState> Executor::switch_vm(SymState s, const Term& target, std::s
   return out;
 }
 
+// A state leaving an 'if' branch keeps the names the branch bound.
+SymState Executor::keep_branch(SymState s, const Bindings& inner, const Bindings& outer) {
+  for (const auto& [k, v] : inner)
+    if (!outer.count(k)) s.branch.emplace(k, v);
+  return s;
+}
+
 // The element x of a value written "{?x}" whose x is not bound yet, or null.
 const Term* Executor::singleton_pattern(const Term& v, const Bindings& b) const {
   if (v->kind != Kind::Insert || v->args[0]->kind != Kind::EmptySet) return nullptr;
@@ -1145,17 +1152,21 @@ void Executor::hypercall(SymState& s, std::size_t index) {
     for (Reg r = 0; r < kGeneralRegs; ++r) b["old." + reg_name(r)] = t.regs[r];
     Purpose p{"hvc.requires", fmt::format("the precondition of hypercall {}", spec->name), loc_of(index), spec->loc};
     std::vector<SymState> ready;
+    t.branch.clear();
     if (spec->requires_) ready = consume(std::move(t), spec->requires_, b, p);
     else ready.push_back(std::move(t));
     for (auto& st : ready) {
+      Bindings sb = b;  // with the names this state's 'if' branches bound
+      for (auto& [k, v] : st.branch) sb.emplace(k, v);
+      st.branch.clear();
       for (const auto& outcome : spec->outcomes) {
-        Term guard = subst(outcome.guard, st, b);
+        Term guard = subst(outcome.guard, st, sb);
         if (is_false(guard) || !feasible(st, guard, "hvc outcome " + outcome.name, loc_of(index))) continue;
         SymState o = st;
         if (!is_true(guard)) o.path.push_back(guard);
         o.trace.back().text += fmt::format(" ({}: {})", spec->name, outcome.name);
         for (Reg w : outcome.writes) o.regs[w] = fresh(fmt::format("{}.{}", decl_.name, reg_name(w)), Sort::Word);
-        Bindings ob = b;
+        Bindings ob = sb;
         for (auto& done : produce(std::move(o), outcome.ensures, ob)) {
           done.pc = m_.profile->add(done.pc, 1);
           done.jumped = false;

@@ -28,6 +28,10 @@ struct SymState {
   Heap heap;
   std::map<std::string, Term> env;     // logical variables and old.rN
   std::vector<PathStep> trace;
+  // Names an 'if' branch bound during the current consume/produce: the
+  // bindings map is shared by the states a split makes, so each state keeps
+  // its branch's names here for the caller to pick up.
+  std::map<std::string, Term> branch;
   std::size_t steps = 0;
   std::optional<std::size_t> started_at;  // this run starts at the invariant before this instruction
   bool fresh = true;                      // no instruction executed yet in this run
@@ -74,6 +78,7 @@ class Executor {
   Term subst(const Term& t, const SymState& s, const Bindings& b);
   const Term* singleton_pattern(const Term& v, const Bindings& b) const;
   std::vector<SymState> switch_vm(SymState s, const Term& target, std::size_t index);
+  static SymState keep_branch(SymState s, const Bindings& inner, const Bindings& outer);
   // The single value of a term on this path; `unknown` is set if the solver
   // could not decide.
   std::optional<Word> concrete(SymState& s, const Term& t, const SourceLoc& loc, bool& unknown);
