@@ -179,6 +179,8 @@ Term TermBuilder::member(Term w, Term set) const {
   if (is_lit(w))
     if (auto l = literal_set(set)) return boolean(l->count(w->value) > 0);
   if (set->kind == Kind::EmptySet) return boolean(false);
+  // w in {a}: w == a, which later steps can use as a value
+  if (set->kind == Kind::Insert && set->args[0]->kind == Kind::EmptySet) return eq(std::move(w), set->args[1]);
   return make(Kind::Member, Sort::Bool, {std::move(w), std::move(set)});
 }
 

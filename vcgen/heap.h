@@ -32,6 +32,19 @@ class Heap {
   // Removes `p` of a chunk's permission; removes the chunk when none is left.
   void take(const std::string& name, const std::vector<Term>& keys, Perm p);
   std::vector<const Chunk*> all() const;
+  // Rewrites every key and value (chunks whose keys become equal merge).
+  template <typename F>
+  void rewrite(F&& f) {
+    auto old = std::move(buckets_);
+    buckets_.clear();
+    symbolic_.clear();
+    for (auto& [name, bucket] : old)
+      for (auto& [keys, c] : bucket) {
+        for (auto& k : c.keys) k = f(k);
+        for (auto& v : c.values) v = f(v);
+        add(std::move(c));
+      }
+  }
   // How many chunks of a resource have a key that is not a literal.
   std::size_t symbolic_keys(const std::string& name) const;
 

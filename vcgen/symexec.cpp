@@ -296,6 +296,7 @@ std::vector<SymState> Executor::produce(SymState s, const AssertionPtr& a, Bindi
       Term c = subst(a->cond, s, b);
       if (is_false(c)) return {};
       if (!is_true(c)) s.path.push_back(c);
+      pin_value(s, c, b);
       return one(std::move(s));
     }
     case K::Chunk: case K::Pred: {
@@ -1099,6 +1100,29 @@ std::vector<SymState> Executor::switch_vm(SymState s, const Term& target, std::s
     }
   }
   return out;
+}
+
+// A fact "x == literal" about a fresh value x (a register a call wrote, a
+// handle it chose) makes x that literal everywhere in the state, so later
+// chunks are found by their literal keys and fractions of one chunk merge.
+void Executor::pin_value(SymState& s, const Term& fact, Bindings& b) {
+  if (fact->kind != Kind::Eq) return;
+  const Term* var = &fact->args[0];
+  const Term* lit = &fact->args[1];
+  if (!is_lit(*lit)) std::swap(var, lit);
+  if ((*var)->kind != Kind::Var || !is_lit(*lit) || reg_by_name((*var)->name)) return;
+  const std::string name = (*var)->name;
+  const Term value = *lit;
+  Bindings one{{name, value}};
+  SymState none;  // registers stay themselves: only `name` is replaced
+  for (Reg r = 0; r < kRegCount; ++r) none.regs[r] = tb_.var(reg_name(r), Sort::Word);
+  auto f = [&](const Term& t) { return subst(t, none, one); };
+  for (Reg r = 0; r < kRegCount; ++r)
+    if (s.regs[r].valid()) s.regs[r] = f(s.regs[r]);
+  s.heap.rewrite(f);
+  for (auto& [k, v] : b) v = f(v);
+  for (auto& [k, v] : s.env) v = f(v);
+  for (auto& [k, v] : s.branch) v = f(v);
 }
 
 // A state leaving an 'if' branch keeps the names the branch bound.

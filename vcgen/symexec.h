@@ -79,6 +79,7 @@ class Executor {
   const Term* singleton_pattern(const Term& v, const Bindings& b) const;
   std::vector<SymState> switch_vm(SymState s, const Term& target, std::size_t index);
   static SymState keep_branch(SymState s, const Bindings& inner, const Bindings& outer);
+  void pin_value(SymState& s, const Term& fact, Bindings& b);
   // The single value of a term on this path; `unknown` is set if the solver
   // could not decide.
   std::optional<Word> concrete(SymState& s, const Term& t, const SourceLoc& loc, bool& unknown);
