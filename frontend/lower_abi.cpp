@@ -46,8 +46,11 @@ class AbiLowering {
         abi.select = *r;
       }
     }
-    if (!select && !file.empty())
-      diags_.error(src_.loc(0), "a hypercall spec file must say which register selects the call ('select r0')");
+    if (!select && !file.empty()) {
+      const auto& first = boost::get<ast::HypercallDecl>(file.front());  // no select: all are hypercalls
+      diags_.error(spec_.loc(first.name), "a hypercall spec file must say which register selects the call "
+                                          "('select r0') before its first hypercall");
+    }
     std::map<Word, const ast::HypercallDecl*> ids;
     std::set<std::string> names;
     for (const auto& d : file) {

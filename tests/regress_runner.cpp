@@ -1,7 +1,8 @@
 // Runs one file-based regression test: executes hvsl on the file and checks
 // the expectations written in the file itself (docs/testing.md):
 //
-//   // RUN: run --max-steps 100     hvsl arguments; the file path is appended (default: run)
+//   // RUN: run --max-steps 100     hvsl arguments; the file path is appended (default: run),
+//                                  or put where "%s" stands (a spec file given with --abi)
 //   // EXIT: 2                       expected exit code (default 0)
 //   // EXPECT: text                  some output line contains text (in this order)
 //   // EXPECT-NOT: text              no output line contains text
@@ -88,7 +89,10 @@ int main(int argc, char** argv) {
   std::string hvsl = argv[1], file = argv[2];
   Expectations ex = read_expectations(file);
   // `timeout` turns a hang into a failure instead of a stuck test run.
-  std::string cmd = "timeout 20 '" + hvsl + "' " + ex.args + " '" + file + "' 2>&1";
+  std::string args = ex.args;
+  if (auto at = args.find("%s"); at != std::string::npos) args.replace(at, 2, "'" + file + "'");
+  else args += " '" + file + "'";
+  std::string cmd = "timeout 20 '" + hvsl + "' " + args + " 2>&1";
   std::string output;
   int code = run(cmd, output);
   std::vector<std::string> failures;
