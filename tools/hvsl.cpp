@@ -165,6 +165,7 @@ int cmd_verify(VerifyCli& cli) {
   std::size_t verified = 0, failed = 0, inconclusive = 0;
   bool input_error = false;
   nlohmann::json files = nlohmann::json::array();
+  std::map<std::pair<std::string, std::size_t>, LoadedAbi> abis;
   for (const auto& f : cli.files) {
     Loaded l = load(f);
     if (!l.machine) {
@@ -182,8 +183,12 @@ int cmd_verify(VerifyCli& cli) {
       input_error = true;
       continue;
     }
-    // The spec file is checked with default solver limits: they are not the program's.
-    LoadedAbi abi = load_abi(cli.abi, *l.machine, smt::Options{});
+    // The spec file is checked with default solver limits (they are not the
+    // program's), once per profile and VM count: that is all it depends on.
+    auto key = std::make_pair(std::string(l.machine->profile->name), l.machine->vms.size());
+    auto cached = abis.find(key);
+    if (cached == abis.end()) cached = abis.emplace(key, load_abi(cli.abi, *l.machine, smt::Options{})).first;
+    const LoadedAbi& abi = cached->second;
     if (!abi.abi) {
       input_error = true;
       continue;
