@@ -71,8 +71,9 @@ for vc in $(find "$work" -name '*.smt2' | sort); do
   else
     { echo '(set-logic ALL)'; cat "$vc"; } >"$vc.all"
   fi
-  # The same formula (the hypercall spec file's checks, which every file
-  # repeats) is solved once; the comments name the query and differ.
+  # The same formula (twin files share queries, and a hypercall spec file's
+  # checks would repeat for every file) is solved once; the comments name
+  # the query and differ.
   key=$(grep -v '^;' "$vc.all" | md5sum | cut -d' ' -f1)
   [ -n "${seen[$key]:-}" ] && continue
   seen[$key]=$vc
