@@ -54,7 +54,9 @@ std::string render_text(const std::vector<BlockResult>& blocks, const Machine& m
                        b.failures.size(), b.failures.size() == 1 ? "" : "s", b.paths, b.paths == 1 ? "" : "s",
                        b.queries, b.queries == 1 ? "y" : "ies");
     if (stats) out += fmt::format(", {:.1f} ms, {:.1f} ms in Z3", ms(b.total_time), ms(b.solver_time));
-    out += ")\n";
+    out += ")";
+    if (b.verdict == Verdict::Verified) out += ": " + b.claim;
+    out += "\n";
   }
   return out;
 }
@@ -84,7 +86,7 @@ nlohmann::json render_json(const std::vector<BlockResult>& blocks, const std::st
       }
       fs.push_back(jf);
     }
-    json jb = {{"file", file}, {"vm", b.vm}, {"verdict", std::string(name(b.verdict))}, {"failures", fs},
+    json jb = {{"file", file}, {"vm", b.vm}, {"verdict", std::string(name(b.verdict))}, {"claim", b.claim}, {"failures", fs},
                {"paths", b.paths}, {"queries", b.queries}};
     if (stats) {
       jb["time_ms"] = ms(b.total_time);

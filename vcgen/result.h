@@ -58,6 +58,9 @@ struct VcRecord {
 
 struct BlockResult {
   std::string vm;
+  // The termination claim that was checked, in words ("ends only by halting,
+  // with its postcondition", "never terminates", "never faults").
+  std::string claim;
   SourceLoc loc;
   Verdict verdict = Verdict::Verified;
   std::vector<Failure> failures;

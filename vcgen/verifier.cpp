@@ -22,6 +22,11 @@ BlockResult verify_vm(const Machine& m, VmId vm, const HvcSpecTable& hvc, const 
   auto z0 = solver.stats().time;
   BlockResult r;
   r.vm = m.vms[vm].name;
+  const Postcondition& post = *m.vms[vm].spec.ensures;
+  bool trivial = !post.assertion || (post.assertion->kind == Assertion::Kind::Pure && is_true(post.assertion->cond));
+  r.claim = post.never_terminates ? "never terminates (never halts, never faults)"
+            : trivial             ? "never faults (halting allowed)"
+                                  : "ends only by halting, with its postcondition";
   r.loc = m.vms[vm].loc;
   Executor(m, vm, hvc, opts, solver, r).run();
   bool failed = false, unknown = false;
