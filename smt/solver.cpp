@@ -1,6 +1,7 @@
 // The Z3 facade (smt/solver.h). One query is:
 //   translate the hvsl terms (memoised per TermNode, iteratively, so deep or
-//   heavily shared DAGs cost their size, not their unfolding)
+//   heavily shared DAGs cost their size, not their unfolding; in vmsl
+//   without the saturation ites NoSaturation shows cannot matter)
 //   -> a fresh z3::solver with the range constraints, the assumptions and,
 //      for validity, the negated goal
 //   -> sat: read a model back as hvsl values and replay it with hvsl::eval
@@ -107,12 +108,282 @@ bool well_sorted(const TermNode& n) {
 }
 
 // ---------------------------------------------------------------------------
+// vmsl: saturation that cannot happen.
+//
+// The exact vmsl encoding of `a + b` is ite(a + b > max, max, a + b), and
+// `-` and `*` likewise. A word computed by many instructions nests hundreds
+// of these, and Z3 case-splits through them even where the query's own
+// bounds rule saturation out (10,000 straight-line instructions: 3.6 s with
+// every ite, 0.6 s without). This analysis finds the operations that cannot
+// saturate in any model of the query, and the translator encodes those as
+// the plain operation.
+//
+// Per word node, bottom-up over the DAG (each node once, in the translator's
+// post-order), it computes
+//  - an interval [lo, hi] that holds the node's value, and
+//  - a linear form k + sum c_i * t_i over atoms t_i (word variables, by
+//    name, and nodes it does not look into) equal to the node's value,
+// both valid in every model of R && F, where R is the range constraints
+// (0 <= x <= max for every word variable, asserted by every vmsl query) and
+// F the facts: the top-level conjuncts of the assumptions (And flattened)
+// of the forms x <= c, x < c, c <= x, c < x, x == c, c == x, or a negated
+// <, <= (x a word variable, c a literal). Nothing under Or, Implies, Ite or
+// a negated And, and nothing from the goal, is a fact: those do not hold in
+// every model of the query. An atom's value lies in its own interval, so a
+// linear form is bounded by k + sum (c_i > 0 ? c_i * lo_i : c_i * hi_i) and
+// the same with hi and lo swapped.
+//  - a + b is plain when hi(a + b) <= max, a * b when hi(a * b) <= max, and
+//    a - b when lo(a - b) >= 0, each taking the tighter of interval
+//    arithmetic and the linear form's bound. The linear form is what sees
+//    sub(add(x, y), y) >= 0 (an interval cannot).
+// Soundness: F contains no arithmetic, so it is translated the same either
+// way. By induction over the DAG, in every model of R && F each node has
+// the same value in both encodings and that value lies in the node's
+// interval and equals its linear form: where an operation is encoded
+// plainly, the bounds show that the exact encoding's ite takes its
+// non-saturating branch in that model, which is the plain operation. So
+// every assumption and the goal mean the same in both encodings in every
+// model of R && F, and since every query asserts R && F, the simplified
+// query has exactly the models of the exact one: the same verdict, and a
+// model Z3 returns is a model of the exact query (which the self-check then
+// confirms with hvsl::eval). If the facts contradict each other (an empty
+// interval) the analysis does nothing; Z3 finds the contradiction.
+//
+// Numbers are __int128; linear forms are capped (atoms, coefficients,
+// constant) so that no bound computation can overflow: a node whose form
+// would exceed a cap becomes an atom itself.
+class NoSaturation {
+ public:
+  __extension__ using Num = __int128;
+
+  explicit NoSaturation(Word max) : max_(Num(max)) {}
+
+  // Reads the facts of one assumption. Call for every assumption before
+  // analysing any node.
+  void add_facts(const Term& assumption) {
+    std::vector<const TermNode*> todo{&*assumption};
+    while (!todo.empty()) {
+      const TermNode* n = todo.back();
+      todo.pop_back();
+      if (n->kind == Kind::And) {
+        for (const auto& a : n->args)
+          if (a.valid()) todo.push_back(&*a);
+      } else {
+        fact(*n);
+      }
+    }
+  }
+
+  // Analyses a word node whose word arguments have been analysed; returns
+  // whether it is an Add, Sub or Mul that cannot saturate.
+  bool analyse(const TermNode& n) {
+    if (!enabled()) return false;
+    Info out;
+    bool plain = false;
+    switch (n.kind) {
+      case Kind::Lit:
+        out.lo = out.hi = Num(n.value);
+        out.lin.k = Num(n.value);
+        break;
+      case Kind::Var: {
+        auto [it, fresh] = var_ids_.try_emplace(n.name, unsigned(atoms_.size()));
+        if (fresh) {
+          auto f = facts_.find(n.name);
+          atoms_.push_back(f != facts_.end() ? f->second : std::pair<Num, Num>{0, max_});
+        }
+        out.lo = atoms_[it->second].first;
+        out.hi = atoms_[it->second].second;
+        out.lin.terms.emplace_back(it->second, 1);
+        break;
+      }
+      case Kind::Add: case Kind::Sub: case Kind::Mul: {
+        const Info& a = info(n.args[0]);
+        const Info& b = info(n.args[1]);
+        Lin lin;
+        if (n.kind == Kind::Add) {
+          out.lo = a.lo + b.lo;
+          out.hi = a.hi + b.hi;
+          lin = combine(a.lin, 1, b.lin, 1);
+        } else if (n.kind == Kind::Sub) {
+          out.lo = a.lo - b.hi;
+          out.hi = a.hi - b.lo;
+          lin = combine(a.lin, 1, b.lin, -1);
+        } else if (a.hi > kFactorCap || b.hi > kFactorCap) {
+          out.lo = 0;
+          out.hi = max_ + 1;  // only decides "may saturate"; not kept
+          lin.ok = false;
+        } else {
+          out.lo = a.lo * b.lo;
+          out.hi = a.hi * b.hi;
+          if (a.lin.terms.empty()) lin = combine(b.lin, a.lin.k, Lin{}, 0);
+          else if (b.lin.terms.empty()) lin = combine(a.lin, b.lin.k, Lin{}, 0);
+          else lin.ok = false;
+        }
+        if (lin.ok) {
+          auto [lo, hi] = bounds(lin);
+          out.lo = std::max(out.lo, lo);
+          out.hi = std::min(out.hi, hi);
+        }
+        plain = n.kind == Kind::Sub ? out.lo >= 0 : out.hi <= max_;
+        if (plain) {
+          out.lin = std::move(lin);
+        } else {
+          // Saturates in some model: the value is the largest word there,
+          // the plain result elsewhere (for Sub, at most a's value).
+          out.lo = n.kind == Kind::Sub ? 0 : std::min(std::max(out.lo, Num(0)), max_);
+          out.hi = n.kind == Kind::Sub ? std::max(max_, a.hi) : max_;
+          out.lin.ok = false;
+        }
+        break;
+      }
+      case Kind::PageOf:  // a - a mod page_size: between 0 and a
+        out.lo = 0;
+        out.hi = info(n.args[0]).hi;
+        out.lin.ok = false;
+        break;
+      case Kind::Ite: {
+        const Info& a = info(n.args[1]);
+        const Info& b = info(n.args[2]);
+        out.lo = std::min(a.lo, b.lo);
+        out.hi = std::max(a.hi, b.hi);
+        out.lin.ok = false;
+        break;
+      }
+      default:
+        out.lo = 0;
+        out.hi = max_;
+        out.lin.ok = false;
+        break;
+    }
+    out.lo = std::max(out.lo, Num(0));  // every word value is at least 0
+    if (!out.lin.ok) {  // an atom of its own
+      out.lin = Lin{};
+      out.lin.terms.emplace_back(unsigned(atoms_.size()), 1);
+      atoms_.emplace_back(out.lo, out.hi);
+    }
+    info_.emplace(&n, std::move(out));
+    return plain;
+  }
+
+ private:
+  struct Lin {
+    std::vector<std::pair<unsigned, Num>> terms;  // (atom, coefficient != 0), by atom
+    Num k = 0;
+    bool ok = true;  // false: no linear form (too big, or not linear)
+  };
+  struct Info {
+    Num lo = 0, hi = 0;
+    Lin lin;
+  };
+
+  // Caps: with at most kMaxAtoms atoms, |coefficient| <= 2^40, |k| <= 2^66
+  // and every atom's bounds within 0..2^64, a bound is below 2^110.
+  static constexpr std::size_t kMaxAtoms = 32;
+  static constexpr Num kCoefCap = Num(1) << 40, kConstCap = Num(1) << 66, kFactorCap = Num(1) << 62;
+
+  bool enabled() const { return !contradictory_; }
+
+  const Info& info(const Term& t) const { return info_.at(&*t); }
+
+  static Num abs(Num v) { return v < 0 ? -v : v; }
+
+  // ca * a + cb * b, or !ok if a cap is exceeded. Every ok form keeps the
+  // caps, so with |ca|, |cb| <= 2^40 nothing here overflows.
+  static Lin combine(const Lin& a, Num ca, const Lin& b, Num cb) {
+    Lin out;
+    if (!a.ok || !b.ok || abs(ca) > kCoefCap || abs(cb) > kCoefCap) {
+      out.ok = false;
+      return out;
+    }
+    std::size_t i = 0, j = 0;
+    while (i < a.terms.size() || j < b.terms.size()) {
+      unsigned atom;
+      Num c = 0;
+      if (j == b.terms.size() || (i < a.terms.size() && a.terms[i].first < b.terms[j].first)) {
+        atom = a.terms[i].first;
+        c = ca * a.terms[i++].second;
+      } else if (i == a.terms.size() || b.terms[j].first < a.terms[i].first) {
+        atom = b.terms[j].first;
+        c = cb * b.terms[j++].second;
+      } else {
+        atom = a.terms[i].first;
+        c = ca * a.terms[i++].second + cb * b.terms[j++].second;
+      }
+      if (abs(c) > kCoefCap) out.ok = false;
+      if (c != 0) out.terms.emplace_back(atom, c);
+    }
+    out.k = ca * a.k + cb * b.k;
+    if (out.terms.size() > kMaxAtoms || abs(out.k) > kConstCap) out.ok = false;
+    if (!out.ok) out.terms.clear();
+    return out;
+  }
+
+  std::pair<Num, Num> bounds(const Lin& l) const {
+    Num lo = l.k, hi = l.k;
+    for (const auto& [atom, c] : l.terms) {
+      const auto& [alo, ahi] = atoms_[atom];
+      lo += c * (c > 0 ? alo : ahi);
+      hi += c * (c > 0 ? ahi : alo);
+    }
+    return {lo, hi};
+  }
+
+  // One top-level conjunct: a bound on a word variable, or nothing.
+  void fact(const TermNode& n) {
+    const TermNode* f = &n;
+    bool neg = false;
+    if (f->kind == Kind::Not && f->args.size() == 1 && f->args[0].valid()) {
+      neg = true;
+      f = &*f->args[0];
+    }
+    if ((f->kind != Kind::Lt && f->kind != Kind::Le && f->kind != Kind::Eq) || f->args.size() != 2 ||
+        !f->args[0].valid() || !f->args[1].valid())
+      return;
+    const TermNode& l = *f->args[0];
+    const TermNode& r = *f->args[1];
+    if (l.sort != Sort::Word || r.sort != Sort::Word) return;
+    bool var_lit = l.kind == Kind::Var && r.kind == Kind::Lit;
+    bool lit_var = l.kind == Kind::Lit && r.kind == Kind::Var;
+    if (!var_lit && !lit_var) return;
+    const std::string& x = var_lit ? l.name : r.name;
+    Num c = Num(var_lit ? r.value : l.value);
+    Num lo = 0, hi = max_;
+    if (f->kind == Kind::Eq) {
+      if (neg) return;
+      lo = hi = c;
+    } else {
+      // As "x < c" / "x <= c" (var_lit) or "c < x" / "c <= x" (lit_var);
+      // negated, "c <= x" / "c < x" or "x <= c" / "x < c".
+      bool strict = f->kind == Kind::Lt;
+      bool upper = var_lit != neg;           // the fact bounds x from above
+      if (neg) strict = !strict;
+      if (upper) hi = strict ? c - 1 : c;
+      else lo = strict ? c + 1 : c;
+    }
+    auto [it, fresh] = facts_.try_emplace(x, std::pair<Num, Num>{0, max_});
+    (void)fresh;
+    it->second.first = std::max(it->second.first, lo);
+    it->second.second = std::min(it->second.second, hi);
+    if (it->second.first > it->second.second) contradictory_ = true;
+  }
+
+  Num max_;
+  std::unordered_map<std::string, std::pair<Num, Num>> facts_;  // word variable -> bounds from F and R
+  std::unordered_map<std::string, unsigned> var_ids_;           // word variable -> its atom
+  std::vector<std::pair<Num, Num>> atoms_;                       // atom -> bounds
+  std::unordered_map<const TermNode*, Info> info_;
+  bool contradictory_ = false;
+};
+
+// ---------------------------------------------------------------------------
 // Translation: hvsl terms -> Z3 expressions, for one query.
 //
 //            vmsl (words: Int, 0..max)                 arm64 (words: BV64)
 //   a + b    ite(a+b > max, max, a+b)                  bvadd
 //   a - b    ite(a < b, max, a-b)                      bvsub
 //   a * b    ite(a*b > max, max, a*b)                  bvmul
+//            (vmsl: a+b, a-b, a*b where NoSaturation shows the query's
+//            facts rule saturation out; see above)
 //   page_of  a - a mod page_size                       a - bvurem(a, page_size)
 //   <, <=    integer                                   bvult, bvule
 //   sets     (Array Word Bool): const false, store, union, difference, select
@@ -123,13 +394,25 @@ class Translator {
     z3::expr expr;
   };
 
-  Translator(z3::context& ctx, const Profile& p)
+  // prune: leave out the saturation ites NoSaturation shows impossible
+  // (vmsl); call facts() with every assumption before translating anything.
+  Translator(z3::context& ctx, const Profile& p, bool prune)
       : ctx_(ctx),
         p_(p),
         vmsl_(p.kind == ProfileKind::Vmsl),
+        prune_(vmsl_ && prune),
         word_(vmsl_ ? ctx.int_sort() : ctx.bv_sort(64)),
         set_(ctx.array_sort(word_, ctx.bool_sort())),
-        max_(word(p.word_max)) {}
+        max_(word(p.word_max)),
+        sat_(p.word_max) {}
+
+  void facts(const Term& assumption) {
+    if (prune_) sat_.add_facts(assumption);
+  }
+
+  // How many Add/Sub/Mul were translated with and without the ite (vmsl).
+  std::size_t saturating() const { return saturating_; }
+  std::size_t pruned() const { return pruned_; }
 
   const z3::sort& word_sort() const { return word_; }
   z3::expr word(Word w) const { return vmsl_ ? ctx_.int_val(w) : ctx_.bv_val(w, 64); }
@@ -240,6 +523,8 @@ class Translator {
     auto a = [&](std::size_t i) { return memo_.at(&*n.args[i]); };
     if (n.sort == Sort::Set) sets_ = true;
     if (n.kind == Kind::Mul && !is_lit(n.args[0]) && !is_lit(n.args[1])) nonlinear_ = true;
+    bool plain = prune_ && n.sort == Sort::Word && sat_.analyse(n);
+    if (vmsl_ && (n.kind == Kind::Add || n.kind == Kind::Sub || n.kind == Kind::Mul)) ++(plain ? pruned_ : saturating_);
     switch (n.kind) {
       case Kind::Lit: return n.sort == Sort::Bool ? ctx_.bool_val(n.value != 0) : word(n.value);
       case Kind::Var: {
@@ -251,15 +536,15 @@ class Translator {
         return it->second.expr;
       }
       case Kind::Add: {
-        if (!vmsl_) return a(0) + a(1);
+        if (!vmsl_ || plain) return a(0) + a(1);
         z3::expr sum = a(0) + a(1);
         return z3::ite(sum > max_, max_, sum);
       }
       case Kind::Sub:
-        if (!vmsl_) return a(0) - a(1);
+        if (!vmsl_ || plain) return a(0) - a(1);
         return z3::ite(a(0) < a(1), max_, a(0) - a(1));  // VMSL: below zero is the largest word
       case Kind::Mul: {
-        if (!vmsl_) return a(0) * a(1);
+        if (!vmsl_ || plain) return a(0) * a(1);
         z3::expr prod = a(0) * a(1);
         return z3::ite(prod > max_, max_, prod);
       }
@@ -288,9 +573,11 @@ class Translator {
 
   z3::context& ctx_;
   const Profile& p_;
-  bool vmsl_;
+  bool vmsl_, prune_;
   z3::sort word_, set_;
   z3::expr max_;
+  NoSaturation sat_;
+  std::size_t saturating_ = 0, pruned_ = 0;
   std::unordered_map<const TermNode*, z3::expr> memo_;
   std::unordered_map<const TermNode*, std::size_t> parents_;
   std::unordered_map<const TermNode*, std::vector<const TermNode*>> operands_;
@@ -536,6 +823,14 @@ Strategy choose(const Profile& p, const Translator& tr) {
   return tr.uses_sets() ? Strategy{Strategy::Default, nullptr} : Strategy{Strategy::Logic, "QF_NIA"};
 }
 
+// For the dump's header: how many saturating operations lost their ite.
+std::string pruned(const Translator& tr) {
+  std::size_t all = tr.pruned() + tr.saturating();
+  if (all == 0) return "";
+  return ", " + std::to_string(tr.pruned()) + " of " + std::to_string(all) +
+         " saturating +, -, * written without their ite (they cannot saturate)";
+}
+
 bool gave_up(const std::string& reason) {
   return reason.find("incomplete") != std::string::npos || reason.find("tactic failed") != std::string::npos;
 }
@@ -583,9 +878,10 @@ Outcome Solver::Impl::run(const std::vector<Term>& assumptions, const Term* goal
   auto start = Clock::now();
   Outcome out;
   try {
-    Translator tr(ctx, profile);
+    Translator tr(ctx, profile, options.prune_saturation);
     for (const auto& a : assumptions) tr.count(a);
     if (goal) tr.count(*goal);
+    for (const auto& a : assumptions) tr.facts(a);
     std::vector<z3::expr> asserted;
     for (const auto& a : assumptions) {
       if (!a.valid() || a->sort != Sort::Bool) throw std::runtime_error("hvsl::smt: an assumption is not a formula");
@@ -618,7 +914,7 @@ Outcome Solver::Impl::run(const std::vector<Term>& assumptions, const Term* goal
     if (!options.dump_dir.empty())
       dump(name,
            std::string(goal ? "check_valid (the last assertion is the negated goal)" : "check_sat") + ", " +
-               first.describe(),
+               first.describe() + pruned(tr),
            out.smtlib);
 
     std::vector<Strategy> attempts{first};

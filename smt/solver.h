@@ -5,7 +5,9 @@
 // Encodings (exact, per profile):
 //  - vmsl:  words are Z3 integers constrained to 0..1,999,999; `+`, `-`, `*`
 //           saturate exactly as Profile::add/sub/mult (a result above the
-//           largest word, or below 0, is the largest word).
+//           largest word, or below 0, is the largest word). Where the
+//           query's facts rule saturation out, the saturation `ite` is left
+//           out (Options::prune_saturation).
 //  - arm64: words are 64-bit bit-vectors with wrapping arithmetic and
 //           unsigned comparisons.
 //  - sets of words are arrays from words to booleans.
@@ -24,6 +26,12 @@ struct Options {
   unsigned rlimit = 0;           // Z3 resource limit per query (deterministic); 0 = none
   unsigned seed = 0;             // smt.random_seed / sat.random_seed
   std::string dump_dir;          // if set, each query is written there as an SMT-LIB file
+  // vmsl: translate `+`, `-`, `*` without their saturation `ite` where the
+  // query's own facts (bounds on variables among the top-level conjuncts of
+  // the assumptions) prove saturation impossible. Equivalent to the exact
+  // encoding in every model of the query (the argument is in solver.cpp);
+  // off only to compare with the exact encoding.
+  bool prune_saturation = true;
 };
 
 enum class Verdict { Valid, Invalid, Unknown };
