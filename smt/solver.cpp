@@ -910,12 +910,16 @@ Outcome Solver::Impl::run(const std::vector<Term>& assumptions, const Term* goal
     // Fresh solvers per query: no push/pop, no state carried over.
     Strategy first = choose(profile, tr);
     z3::solver s = make(first, options.timeout_ms);
-    out.smtlib = (first.kind == Strategy::Logic ? std::string("(set-logic ") + first.logic + ")\n" : "") + s.to_smt2();
-    if (!options.dump_dir.empty())
-      dump(name,
-           std::string(goal ? "check_valid (the last assertion is the negated goal)" : "check_sat") + ", " +
-               first.describe() + pruned(tr),
-           out.smtlib);
+    if (options.smtlib || !options.dump_dir.empty()) {
+      std::string text =
+          (first.kind == Strategy::Logic ? std::string("(set-logic ") + first.logic + ")\n" : "") + s.to_smt2();
+      if (!options.dump_dir.empty())
+        dump(name,
+             std::string(goal ? "check_valid (the last assertion is the negated goal)" : "check_sat") + ", " +
+                 first.describe() + pruned(tr),
+             text);
+      if (options.smtlib) out.smtlib = std::move(text);
+    }
 
     std::vector<Strategy> attempts{first};
     if (first.kind != Strategy::Default) attempts.push_back({Strategy::Default, nullptr});

@@ -26,6 +26,10 @@ struct Options {
   unsigned rlimit = 0;           // Z3 resource limit per query (deterministic); 0 = none
   unsigned seed = 0;             // smt.random_seed / sat.random_seed
   std::string dump_dir;          // if set, each query is written there as an SMT-LIB file
+  // Fill Outcome::smtlib. Printing a query costs about as much as a tenth of
+  // solving it (10,000 straight-line vmsl instructions), so a caller that
+  // never reads the text can turn this off; dump_dir writes it either way.
+  bool smtlib = true;
   // vmsl: translate `+`, `-`, `*` without their saturation `ite` where the
   // query's own facts (bounds on variables among the top-level conjuncts of
   // the assumptions) prove saturation impossible. Equivalent to the exact
@@ -40,7 +44,7 @@ struct Outcome {
   Verdict verdict = Verdict::Unknown;
   std::string reason;  // for Unknown: Z3's reason ("timeout", "canceled", "incomplete ...")
   Env model;           // for Invalid: a value for every variable of the query
-  std::string smtlib;  // the query as SMT-LIB 2 text (always filled)
+  std::string smtlib;  // the query as SMT-LIB 2 text (empty if Options::smtlib is off)
   std::chrono::nanoseconds time{0};
 };
 

@@ -740,3 +740,33 @@ TEST_CASE("smt: vmsl saturation pruning agrees with the exact encoding on random
   CHECK(counts[1] > 40);
   CHECK(t.pruned > 40);
 }
+
+TEST_CASE("smt: Options::smtlib off leaves Outcome::smtlib empty; dump_dir still writes every query") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("hvsl_smt_nosmtlib_" + std::to_string(std::random_device{}()));
+  fs::remove_all(dir);
+  Options opts;
+  opts.smtlib = false;
+  Ctx t(Profile::vmsl(), opts);
+  Term goal = t.b.le(t.x, t.b.add(t.x, t.y));
+  Outcome o = t.s.check_valid({}, goal, "q");
+  CHECK(o.verdict == Verdict::Valid);
+  CHECK(o.smtlib.empty());
+  o = t.s.check_valid({}, t.b.lt(t.x, t.b.add(t.x, t.y)), "q");  // a model, no text
+  CHECK(o.verdict == Verdict::Invalid);
+  CHECK(o.smtlib.empty());
+  opts.dump_dir = dir.string();
+  Ctx d(Profile::vmsl(), opts);
+  o = d.s.check_valid({d.b.le(d.x, d.b.word(10)), d.b.le(d.y, d.b.word(10))}, goal, "dumped");
+  CHECK(o.verdict == Verdict::Valid);
+  CHECK(o.smtlib.empty());
+  fs::path f = dir / "0001-dumped.smt2";
+  REQUIRE(fs::exists(f));
+  std::ifstream in(f);
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK(text.str().find("(check-sat)") != std::string::npos);
+  CHECK(text.str().find("1 of 1 saturating +, -, * written without their ite") != std::string::npos);
+  CHECK(text.str().find("(ite ") == std::string::npos);
+  fs::remove_all(dir);
+}
