@@ -216,10 +216,10 @@ struct EnsuresItem : Node {
   EnsuresItem(Assertion a) : assertion(std::move(a)) {}
   Assertion assertion;
 };
-// receives A: what the VM is given each time control switches to it.
+// receives [from VM] A: what the VM is given each time control switches
+// to it (from that VM).
 struct ReceivesItem : Node {
-  ReceivesItem() = default;
-  ReceivesItem(Assertion a) : assertion(std::move(a)) {}
+  boost::optional<Name> from;
   Assertion assertion;
 };
 struct NeverTerminatesItem : Node {

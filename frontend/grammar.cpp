@@ -38,6 +38,7 @@ BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::IfA, cond, then_, else_)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::FoldItem, op, pred)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::PredicateDecl, name, params, body)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::LetItem, name, value)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::ReceivesItem, from, assertion)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::OutcomeDecl, name, guard, writes, frees, switch_to, ensures)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::HypercallDecl, name, id, items)
 
@@ -375,7 +376,7 @@ const x3::rule<struct never_text_id, std::string> never_text = "'ensures never_t
 const auto never_text_def = raw[lexeme[lit("ensures") >> !idchar] >> lexeme[lit("never_terminates") >> !idchar]];
 const auto never_item_def = never_text;
 const auto ensures_item_def = kw("ensures") > assertion;
-const auto receives_item_def = kw("receives") > assertion;
+const auto receives_item_def = kw("receives") > -(kw("from") > name) > assertion;
 const auto predicate_decl_def = kw("predicate") > name > lit('(') > -list(name) > lit(')') > equals > assertion;
 const auto code_decl_def = kw("code") > kw("at") > expr > lit('{') > *code_item > code_end;
 

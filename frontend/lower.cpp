@@ -423,22 +423,41 @@ class Lowering {
       vm.spec.requires_ = spec_->assertion(req->assertion, scope);
       vm.spec.requires_loc = loc(*req);
     }
-    const ast::Node* receives_at = nullptr;
+    std::map<std::string, const ast::Node*> receives_at;  // by giver ("" for the default)
     for (const auto& item : d.items) {
       auto* rec = boost::get<ast::ReceivesItem>(&item);
       if (!rec) continue;
-      if (receives_at) {
-        add_note(error(*rec, "'receives' is given twice; join the two with '&*&'"), loc(*receives_at),
-                 "first given here");
+      std::string giver = rec->from ? rec->from->text : "";
+      if (receives_at.count(giver)) {
+        add_note(error(*rec, giver.empty() ? "'receives' is given twice; join the two with '&*&'"
+                                           : fmt::format("'receives from {}' is given twice", giver)),
+                 loc(*receives_at[giver]), "first given here");
         continue;
       }
-      receives_at = rec;
+      receives_at[giver] = rec;
+      std::optional<VmId> from;
+      if (rec->from) {
+        from = m_.vm_by_name(giver);
+        if (!from) {
+          error(*rec->from, fmt::format("there is no VM '{}'", giver));
+          continue;
+        }
+        if (*from == *id) {
+          error(*rec->from, "a VM does not hand control to itself");
+          continue;
+        }
+      }
       SpecLowering::Scope proto;
       proto.registers = false;
       proto.no_registers =
           "a protocol cannot name the VM's own registers: the VM handing over control cannot vouch for them";
-      vm.spec.receives = spec_->assertion(rec->assertion, proto);
-      vm.spec.receives_loc = loc(*rec);
+      AssertionPtr a = spec_->assertion(rec->assertion, proto);
+      if (from) {
+        vm.spec.receives_from[*from] = {a, loc(*rec)};
+      } else {
+        vm.spec.receives = a;
+        vm.spec.receives_loc = loc(*rec);
+      }
     }
     const ast::Node* ensures_at = nullptr;
     for (const auto& item : d.items) {

@@ -91,8 +91,19 @@ struct VmSpec {
   std::optional<Postcondition> ensures;    // nullopt: the code is not verified
   // What the VM is given whenever control switches to it (VMSL's VMProp);
   // whoever switches to it must hand this over. Null: nothing.
+  // `receives_from` holds the protocols for one giver ('receives from vm1').
+  struct Protocol {
+    AssertionPtr assertion;
+    SourceLoc loc;
+  };
   AssertionPtr receives;
   SourceLoc receives_loc;
+  std::map<std::uint32_t, Protocol> receives_from;
+  // The protocol when VM `giver` hands control over.
+  Protocol protocol_from(std::uint32_t giver) const {
+    auto it = receives_from.find(giver);
+    return it != receives_from.end() ? it->second : Protocol{receives, receives_loc};
+  }
   // Ghost code before the instruction at each index (index == size: after the last).
   std::map<std::size_t, std::vector<GhostOp>> ghost;
 };

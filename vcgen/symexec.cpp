@@ -642,30 +642,29 @@ void Executor::run() {
   else starts.push_back(std::move(s));
   // A secondary first runs when the primary switches to it, and so is
   // handed its protocol then, as at every later switch.
-  if (vm_ != 0 && decl_.spec.receives) {
+  if (AssertionPtr first = decl_.spec.protocol_from(0).assertion; vm_ != 0 && first) {
     std::vector<SymState> given;
     for (auto& st : starts) {
       Bindings rb;
-      for (auto& r : produce(std::move(st), decl_.spec.receives, rb)) given.push_back(std::move(r));
+      for (auto& r : produce(std::move(st), first, rb)) given.push_back(std::move(r));
     }
     starts = std::move(given);
   }
   for (const auto& [k, v] : b) pre_env_[k] = v;
   // Nothing vouches for what an unknown VM hands over when it switches to
   // this one (issue: robust safety), so a protocol must not rely on it.
-  if (decl_.spec.receives && decl_.spec.receives->kind != Assertion::Kind::Emp) {
-    std::optional<VmId> unknown;
-    for (VmId v = 0; v < m_.vms.size(); ++v)
-      if (!m_.vms[v].known && (vm_ == 0 || v == 0)) unknown = unknown ? unknown : v;
-    if (unknown) {
-      Failure f;
-      f.id = "protocol.unknown";
-      f.message = fmt::format("{} can hand control to {}, but an unknown VM cannot be trusted to hand over what "
-                              "'receives' asks for",
-                              m_.vms[*unknown].name, decl_.name);
-      f.loc = decl_.spec.receives_loc;
-      result_.failures.push_back(std::move(f));
-    }
+  for (VmId v = 0; v < m_.vms.size(); ++v) {
+    if (m_.vms[v].known || !(vm_ == 0 || v == 0) || v == vm_) continue;  // v cannot hand control to this VM
+    auto proto = decl_.spec.protocol_from(v);
+    if (!proto.assertion || proto.assertion->kind == Assertion::Kind::Emp) continue;
+    Failure f;
+    f.id = "protocol.unknown";
+    f.message = fmt::format("{} can hand control to {}, but an unknown VM cannot be trusted to hand over what "
+                            "'receives' asks for",
+                            m_.vms[v].name, decl_.name);
+    f.loc = proto.loc;
+    result_.failures.push_back(std::move(f));
+    break;
   }
   // A contradictory precondition would make every claim true: report it.
   std::vector<SymState> live;
@@ -1082,21 +1081,25 @@ std::vector<SymState> Executor::switch_vm(SymState s, const Term& target, std::s
     t.trace.back().text += fmt::format(" (switch to {})", m_.vms[v].name);
     std::vector<SymState> handed;
     const VmDecl& to = m_.vms[v];
-    if (to.known && to.spec.receives) {
-      Purpose p{"protocol", fmt::format("what {} receives when scheduled", to.name), loc_of(index),
-                to.spec.receives_loc};
+    auto give = to.spec.protocol_from(vm_);
+    if (to.known && give.assertion) {
+      Purpose p{"protocol", fmt::format("what {} receives when {} hands it control", to.name, decl_.name),
+                loc_of(index), give.loc};
       Bindings b;
-      handed = consume(std::move(t), to.spec.receives, b, p);
+      handed = consume(std::move(t), give.assertion, b, p);
     } else {
       handed.push_back(std::move(t));
     }
+    // Control comes back from the VM it went to: a secondary returns it to
+    // the primary that ran it, and only the primary runs secondaries.
+    AssertionPtr back = decl_.spec.protocol_from(v).assertion;
     for (auto& h : handed) {
-      if (!decl_.spec.receives) {
+      if (!back) {
         out.push_back(std::move(h));
         continue;
       }
       Bindings b;
-      for (auto& r : produce(std::move(h), decl_.spec.receives, b)) out.push_back(std::move(r));
+      for (auto& r : produce(std::move(h), back, b)) out.push_back(std::move(r));
     }
   }
   return out;
