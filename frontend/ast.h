@@ -339,7 +339,12 @@ struct HypercallDecl : Node {
   boost::optional<SExpr> id;
   std::vector<HypercallItem> items;
 };
-struct AbiDecl : x3::variant<SelectDecl, HypercallDecl> {
+// invariant A implies e: whenever chunks matching A are held, e holds.
+struct AbiInvariant : Node {
+  Assertion pattern;
+  SExpr fact;
+};
+struct AbiDecl : x3::variant<SelectDecl, HypercallDecl, AbiInvariant> {
   using base_type::base_type;
   using base_type::operator=;
 };

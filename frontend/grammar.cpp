@@ -38,6 +38,7 @@ BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::IfA, cond, then_, else_)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::FoldItem, op, pred)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::PredicateDecl, name, params, body)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::LetItem, name, value)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::AbiInvariant, pattern, fact)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::ReceivesItem, from, assertion)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::OutcomeDecl, name, guard, writes, frees, switch_to, ensures)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::HypercallDecl, name, id, items)
@@ -64,7 +65,7 @@ const std::vector<std::string>& reserved_words() {
       "fold", "unfold", "mem", "excl", "rxstate", "trans", "old", "page_of", "never_terminates", "union",
       "minus", "in", "if", "else",
       // hypercall spec files
-      "select", "hypercall", "outcome", "when", "otherwise", "writes", "frees", "let", "switch", "receives",
+      "select", "hypercall", "outcome", "when", "otherwise", "writes", "frees", "let", "switch", "receives", "implies",
       // reserved for what comes next
       "assume", "protocol", "spec", "import", "on", "returns"};
   return words;
@@ -251,6 +252,7 @@ HVSL_RULE(outcome_guard, ast::OutcomeGuard, "'when' or 'otherwise'")
 HVSL_RULE(outcome_decl, ast::OutcomeDecl, "'outcome'")
 HVSL_RULE(hypercall_item, ast::HypercallItem, "'requires', 'let' or 'outcome'")
 HVSL_RULE(hypercall_decl, ast::HypercallDecl, "'hypercall'")
+HVSL_RULE(abi_invariant, ast::AbiInvariant, "'invariant'")
 HVSL_RULE(abi_decl, ast::AbiDecl, "a declaration")
 HVSL_RULE(abi_file, ast::AbiFile, "a hypercall spec file")
 #undef HVSL_RULE
@@ -260,7 +262,7 @@ const x3::rule<struct set_end_id> set_end = "',' or '}'";
 const x3::rule<struct code_end_id> code_end = "an instruction, a label, 'invariant', 'assert', 'fold', 'unfold' or '}'";
 const x3::rule<struct vm_end_id> vm_end = "'tx', 'rx', 'reg', 'code', 'requires', 'ensures', 'receives' or '}'";
 const x3::rule<struct hypercall_end_id> hypercall_end = "'requires', 'let', 'outcome' or '}'";
-const x3::rule<struct abi_end_id> abi_end = "a declaration ('select' or 'hypercall')";
+const x3::rule<struct abi_end_id> abi_end = "a declaration ('select', 'hypercall' or 'invariant')";
 const x3::rule<struct reg_list_id, std::vector<ast::RegName>> reg_list = "a list of registers";
 const x3::rule<struct head_list_id, std::vector<ast::PointsToHead>> head_list = "a list of resources";
 const x3::rule<struct otherwise_text_id, std::string> otherwise_text = "'otherwise'";
@@ -427,7 +429,8 @@ const auto outcome_decl_def =
 const auto hypercall_item_def = requires_item | let_item | outcome_decl;
 const auto hypercall_decl_def =
     kw("hypercall") > name > -(equals > sexpr) > lit('{') > *hypercall_item > hypercall_end;
-const auto abi_decl_def = select_decl | hypercall_decl;
+const auto abi_invariant_def = kw("invariant") > assertion > kw("implies") > sexpr;
+const auto abi_decl_def = select_decl | hypercall_decl | abi_invariant;
 const auto abi_file_def = *abi_decl > abi_end;
 
 BOOST_SPIRIT_DEFINE(ident_text, number_text, reg_text, name, number, reg, primary, binop, expr, reg_operand, operand, operands1, operands2,
@@ -441,7 +444,7 @@ BOOST_SPIRIT_DEFINE(sprimary, sbinop, sexpr, scall, spattern, sbool, snot, sset,
                     assert_item, fold_item, requires_item, ensures_item, receives_item, never_item, predicate_decl, sop, sep, points,
                     dots, close_brace, pt_values, bool_text, emp_text, atoms, never_text, sexpr_set)
 BOOST_SPIRIT_DEFINE(select_decl, let_item, otherwise_guard, otherwise_text, outcome_guard, reg_list, head_list, outcome_decl,
-                    hypercall_item, hypercall_decl, abi_decl, abi_file, hypercall_end, abi_end, any_fraction,
+                    hypercall_item, hypercall_decl, abi_invariant, abi_decl, abi_file, hypercall_end, abi_end, any_fraction,
                     any_fraction_text)
 
 // Whitespace and comments: "// ..." to the end of the line, "/* ... */".

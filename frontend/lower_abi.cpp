@@ -47,10 +47,15 @@ class AbiLowering {
       }
     }
     if (!select && !file.empty()) {
-      const auto& first = boost::get<ast::HypercallDecl>(file.front());  // no select: all are hypercalls
-      diags_.error(spec_.loc(first.name), "a hypercall spec file must say which register selects the call "
-                                          "('select r0') before its first hypercall");
+      SourceLoc at = src_.loc(0);
+      if (auto* h = boost::get<ast::HypercallDecl>(&file.front())) at = spec_.loc(h->name);
+      else if (auto* i = boost::get<ast::AbiInvariant>(&file.front())) at = spec_.loc(*i);
+      diags_.error(at, "a hypercall spec file must say which register selects the call ('select r0') before its "
+                       "first hypercall");
     }
+    for (const auto& d : file)
+      if (auto* inv = boost::get<ast::AbiInvariant>(&d))
+        if (auto f = invariant(*inv)) abi.facts.push_back(std::move(*f));
     std::map<Word, const ast::HypercallDecl*> ids;
     std::set<std::string> names;
     for (const auto& d : file) {
@@ -86,6 +91,34 @@ class AbiLowering {
     auto it = constants_.find(n);
     if (it == constants_.end()) return std::nullopt;
     return it->second;
+  }
+
+  std::optional<AbiFact> invariant(const ast::AbiInvariant& inv) {
+    AbiFact f;
+    f.loc = spec_.loc(inv);
+    SpecLowering::Scope scope;
+    scope.read_only = true;
+    scope.key_patterns = true;
+    auto pattern = spec_.assertion(inv.pattern, scope);
+    if (!pattern) return std::nullopt;
+    std::vector<AssertionPtr> parts =
+        pattern->kind == Assertion::Kind::Sep ? pattern->parts : std::vector<AssertionPtr>{pattern};
+    for (const auto& p : parts) {
+      if (p->kind != Assertion::Kind::Chunk) {
+        diags_.error(p->loc, "an invariant's pattern is resources joined by '&*&' (no facts, predicates or "
+                             "quantifiers); put conditions after 'implies'");
+        return std::nullopt;
+      }
+      f.chunks.push_back(p);
+    }
+    auto t = spec_.expr(inv.fact, scope, Sort::Bool);
+    if (!t) return std::nullopt;
+    if ((*t)->sort != Sort::Bool) {
+      diags_.error(spec_.loc(inv.fact), "what follows 'implies' must be a boolean");
+      return std::nullopt;
+    }
+    f.fact = *t;
+    return f;
   }
 
   std::optional<HvcSpec> hypercall(const ast::HypercallDecl& h) {

@@ -328,6 +328,11 @@ AssertionPtr SpecLowering::atom(const ast::AssertAtom& at, Scope& scope) {
       return nullptr;
     }
     for (std::size_t i = 0; i < info->keys.size(); ++i) {
+      if (auto* pat = as_pattern(pt->head.keys[i]); pat && scope.key_patterns && !scope.vars.count(pat->name.text)) {
+        scope.vars[pat->name.text] = info->keys[i];
+        a->args.push_back(tb_.var(pat->name.text, info->keys[i]));
+        continue;
+      }
       auto t = expr(pt->head.keys[i], scope, info->keys[i]);
       if (!t || !check_sort(*t, info->keys[i], pt->head.keys[i], "this argument")) return nullptr;
       a->args.push_back(*t);

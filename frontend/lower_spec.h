@@ -31,6 +31,7 @@ class SpecLowering {
     bool registers = true;  // false inside predicate bodies and protocols
     const char* no_registers = "a predicate body cannot mention registers; pass the value as a parameter";
     bool read_only = false; // '[_]' chunks allowed (a hypercall's requires)
+    bool key_patterns = false;  // '?x' allowed as a key (a spec file's invariant)
     std::map<std::string, Term> lets;  // abbreviations (a hypercall's 'let')
   };
 

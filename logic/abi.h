@@ -38,10 +38,21 @@ struct HvcSpec {
   std::vector<HvcOutcome> outcomes;
 };
 
+// invariant A implies e: a fact of every state the hypervisor keeps (such
+// as VMSL's transaction/page-table consistency, §3.1). Whenever the caller
+// holds chunks matching `chunks` (any fraction; '?x' in keys and values
+// binds), `fact` holds of their values.
+struct AbiFact {
+  std::vector<AssertionPtr> chunks;
+  Term fact;
+  SourceLoc loc;
+};
+
 struct Abi {
   std::string file;         // where it was read from
   Reg select = 0;           // the register holding the function id
   std::vector<HvcSpec> calls;
+  std::vector<AbiFact> facts;
   const HvcSpec* find(Word id) const {
     for (const auto& c : calls)
       if (c.id == id) return &c;

@@ -1,6 +1,7 @@
 #include "vcgen/symexec.h"
 
 #include <filesystem>
+#include <functional>
 
 #include <regex>
 
@@ -689,6 +690,7 @@ void Executor::run() {
     // The VM's access set is the declared one unless the precondition says otherwise.
     if (!mentions_access(decl_.spec.requires_, vm_, m_)) st.heap.add(declared_access());
     assume_code_loaded(st);
+    apply_facts(st);
     work_.push_back(std::move(st));
   }
   while (!work_.empty()) {
@@ -1128,6 +1130,46 @@ void Executor::pin_value(SymState& s, const Term& fact, Bindings& b) {
   for (auto& [k, v] : s.branch) v = f(v);
 }
 
+// The spec file's invariants: for every tuple of held chunks that matches
+// an invariant's pattern (syntactically: a bound name must be the chunk's
+// term itself), its fact is added to the path condition. These are facts
+// of every state the hypervisor keeps, so assuming them is sound.
+void Executor::apply_facts(SymState& s) {
+  for (const auto& f : hvc_.facts) {
+    std::function<void(std::size_t, Bindings&)> match = [&](std::size_t i, Bindings& b) {
+      if (i == f.chunks.size()) {
+        Term fact = subst(f.fact, s, b);
+        if (!is_true(fact)) s.path.push_back(fact);
+        return;
+      }
+      const Assertion& pat = *f.chunks[i];
+      Heap::Bucket* bucket = s.heap.bucket(pat.name);
+      if (!bucket) return;
+      for (const auto& [keys, c] : *bucket) {
+        Bindings nb = b;
+        auto bind = [&](const Term& want, const Term& have) {
+          if (want->kind == Kind::Var && !reg_by_name(want->name) && !nb.count(want->name)) {
+            nb[want->name] = have;
+            return true;
+          }
+          if (const Term* x = singleton_pattern(want, nb)) {
+            if (have->kind != Kind::Insert || have->args[0]->kind != Kind::EmptySet) return false;
+            nb[(*x)->name] = have->args[1];
+            return true;
+          }
+          return subst(want, s, nb) == have;
+        };
+        bool ok = true;
+        for (std::size_t k = 0; ok && k < pat.args.size(); ++k) ok = bind(pat.args[k], c.keys[k]);
+        for (std::size_t k = 0; ok && k < pat.values.size(); ++k) ok = bind(pat.values[k], c.values[k]);
+        if (ok) match(i + 1, nb);
+      }
+    };
+    Bindings b;
+    match(0, b);
+  }
+}
+
 // A state leaving an 'if' branch keeps the names the branch bound.
 SymState Executor::keep_branch(SymState s, const Bindings& inner, const Bindings& outer) {
   for (const auto& [k, v] : inner)
@@ -1198,10 +1240,13 @@ void Executor::hypercall(SymState& s, std::size_t index) {
           done.pc = m_.profile->add(done.pc, 1);
           done.jumped = false;
           if (outcome.switch_to.valid()) {
-            for (auto& back : switch_vm(std::move(done), subst(outcome.switch_to, done, ob), index))
+            for (auto& back : switch_vm(std::move(done), subst(outcome.switch_to, done, ob), index)) {
+              apply_facts(back);
               work_.push_back(std::move(back));
+            }
             continue;
           }
+          apply_facts(done);
           work_.push_back(std::move(done));
         }
       }

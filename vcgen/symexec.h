@@ -80,6 +80,7 @@ class Executor {
   std::vector<SymState> switch_vm(SymState s, const Term& target, std::size_t index);
   static SymState keep_branch(SymState s, const Bindings& inner, const Bindings& outer);
   void pin_value(SymState& s, const Term& fact, Bindings& b);
+  void apply_facts(SymState& s);
   // The single value of a term on this path; `unknown` is set if the solver
   // could not decide.
   std::optional<Word> concrete(SymState& s, const Term& t, const SourceLoc& loc, bool& unknown);
