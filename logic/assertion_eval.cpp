@@ -107,12 +107,15 @@ class Evaluator {
     return undecided ? *undecided : holds();
   }
 
+  std::vector<MatchedChunk> take_matched() { return std::move(matched_); }
+
  private:
   const State& s_;
   const Machine& m_;
   const Profile& p_;
   PageIndex pages_;
   AssertionEvalOptions opts_;
+  std::vector<MatchedChunk> matched_;  // every chunk that held, in order
   // Parameters of the predicate being unfolded whose argument is a pattern:
   // the first chunk in the body that fixes one binds it for the whole body,
   // even inside a forall, if or exists (whose own names stay inside).
@@ -221,7 +224,10 @@ class Evaluator {
         if (!c) return missing == "?" ? unknown("cannot evaluate " + to_string(a.cond)) : blocked(missing);
         Env inner = env;
         R r = conj({a.parts[c->word ? 0 : 1].get()}, inner, depth);
-        if (r.st == St::Holds) export_open(inner, env);
+        if (r.st == St::Holds) {
+          if (opts_.export_if_bindings) env = std::move(inner);  // a superset of env
+          else export_open(inner, env);
+        }
         return r;
       }
     }
@@ -313,7 +319,7 @@ class Evaluator {
     return unknown(fmt::format("{}: unknown resource '{}'", show_chunk(a), r));
   }
 
-  R chunk(const Assertion& a, Env& env) const {
+  R chunk(const Assertion& a, Env& env) {
     std::vector<Value> keys;
     for (const auto& k : a.args) {
       std::string missing;
@@ -332,6 +338,13 @@ class Evaluator {
         local[v->name] = have[i];
         continue;
       }
+      if (v->kind == Kind::Insert && v->args[0]->kind == Kind::EmptySet && unbound_var(v->args[1], local) &&
+          have[i].sort == Sort::Set) {  // "{?x}": the one element of the set
+        if (have[i].set.size() != 1)
+          return fails(fmt::format("{}: the set is {}, not one element", show_chunk(a), show(have[i])));
+        local[v->args[1]->name] = word_value(*have[i].set.begin());
+        continue;
+      }
       std::string missing;
       auto want = term(v, local, missing);
       if (!want) return missing == "?" ? unknown("cannot evaluate " + to_string(v)) : blocked(missing);
@@ -342,6 +355,7 @@ class Evaluator {
       }
     }
     env = std::move(local);
+    matched_.push_back(MatchedChunk{a.name, std::move(keys), a.read_only});
     return holds();
   }
 
@@ -423,6 +437,7 @@ AssertionEvalResult eval_assertion(const AssertionPtr& a, const State& s, VmId v
         break;
     }
     out.reason = std::move(r.why);
+    out.chunks = ev.take_matched();
   }
   for (auto& [n, v] : env)
     if (!is_register_var(n)) out.bindings.emplace(n, std::move(v));

@@ -40,7 +40,16 @@
 //
 // A chunk value (or predicate argument) that is a variable with no value yet
 // is a pattern: it takes the concrete value. "_" patterns are such variables
-// too (the frontend names them "_1", "_2", ...).
+// too (the frontend names them "_1", "_2", ...). A set value "{?x}" (the term
+// {} insert x, x with no value yet) binds x if the set has exactly one
+// element, and fails otherwise. A read-only chunk ("[_]", in a hypercall's
+// requires) is evaluated as any other chunk.
+//
+// For a hypercall spec (specs/ffa.hvsl; tests/conformance/):
+// AssertionEvalOptions::export_if_bindings makes the names a taken 'if'
+// branch binds visible after it and returns them (the outcome guards use
+// them), and AssertionEvalResult::chunks lists the concrete chunks the
+// evaluation matched (its footprint, for a frame check).
 //
 // NOT checked: separation and permissions. A &*& B only needs both to hold,
 // not that they describe disjoint resources (mem[a] |-> 1 &*& mem[a] |-> 1
@@ -48,6 +57,7 @@
 // word is not checked either: it is the access set's business.
 #include <array>
 #include <string>
+#include <vector>
 
 #include "logic/spec.h"
 #include "logic/state.h"
@@ -60,15 +70,32 @@ std::string_view name(Truth t);
 
 struct AssertionEvalOptions {
   unsigned max_predicate_depth = 32;  // nested predicate unfoldings before giving up (Unknown)
+  // Names bound in the taken branch of an 'if' stay bound after it (and are
+  // returned in AssertionEvalResult::bindings), as in a hypercall's requires
+  // clause. Off for VM specs, whose 'if' branches keep their names inside.
+  bool export_if_bindings = false;
+};
+
+// A chunk the evaluation matched: resource(keys), concretely. mem, owner and
+// excl keys are as written (an address), not normalised to the page.
+struct MatchedChunk {
+  std::string resource;     // "mem", "access", "trans", "handles", ...
+  std::vector<Value> keys;
+  bool read_only = false;   // written '[_]'
 };
 
 struct AssertionEvalResult {
   Truth truth = Truth::Holds;
   std::string reason;  // Fails / Unknown: the part that decided it, and why
   // The given bindings plus the names the assertion binds at its top level
-  // (patterns not under exists, forall, if or a predicate), so that a
+  // (patterns not under exists, forall, if or a predicate; with
+  // export_if_bindings also those of a taken 'if' branch), so that a
   // postcondition can refer to them. Registers and old.* are not included.
   Env bindings;
+  // The chunks matched, in evaluation order (a chunk in the branch of an 'if'
+  // that was not taken is not here; one may appear twice). Complete only if
+  // the assertion holds.
+  std::vector<MatchedChunk> chunks;
   bool holds() const { return truth == Truth::Holds; }
 };
 

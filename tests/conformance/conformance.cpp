@@ -1,0 +1,858 @@
+// The spec-conformance checker and the random state generator
+// (conformance.h, docs/conformance.md).
+#include "conformance.h"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "frontend/diagnostics.h"
+#include "frontend/parser.h"
+#include "frontend/source.h"
+#include "logic/assertion_eval.h"
+#include "logic/encoding.h"
+#include "logic/interpreter.h"
+
+namespace conformance {
+
+using hvsl::Env;
+using hvsl::Machine;
+using hvsl::Profile;
+using hvsl::Reg;
+using hvsl::Sort;
+using hvsl::State;
+using hvsl::Term;
+using hvsl::Value;
+using Regs = std::array<Word, hvsl::kRegCount>;
+
+namespace {
+
+// ---- values and keys -----------------------------------------------------------
+
+Value word_value(Word w) { return Value{Sort::Word, w, {}}; }
+
+std::string show(const Value& v) {
+  switch (v.sort) {
+    case Sort::Bool: return v.word ? "true" : "false";
+    case Sort::Word: return fmt::format("{}", v.word);
+    case Sort::Set: {
+      std::string s;
+      for (Word w : v.set) s += (s.empty() ? "" : ", ") + fmt::format("{}", w);
+      return "{" + s + "}";
+    }
+  }
+  return "?";
+}
+
+std::string show_env(const Env& env) {
+  std::string s;
+  for (const auto& [n, v] : env)
+    if (n.rfind("_", 0) != 0) s += (s.empty() ? "" : ", ") + n + " = " + show(v);
+  return s;
+}
+
+std::string show_set(hvsl::VmSet s, std::size_t n) {
+  std::string out;
+  for (VmId v = 0; v < n; ++v)
+    if (hvsl::contains(s, v)) out += (out.empty() ? "" : ", ") + fmt::format("vm{}", v);
+  return "{" + out + "}";
+}
+
+// The key of a resource as the frame check compares them: "mem[1005]",
+// "owner(4000)" (the page's base), "access(1)", "trans(3)", "handles()".
+std::string resource_key(const std::string& resource, const std::vector<Word>& keys) {
+  if (resource == "mem") return fmt::format("mem[{}]", keys.at(0));
+  std::string k;
+  for (Word w : keys) k += (k.empty() ? "" : ",") + fmt::format("{}", w);
+  return resource + "(" + k + ")";
+}
+
+std::string chunk_key(const hvsl::MatchedChunk& c, const Profile& p) {
+  std::vector<Word> keys;
+  for (const auto& v : c.keys) keys.push_back(v.word);
+  if ((c.resource == "owner" || c.resource == "excl") && !keys.empty()) keys[0] = p.page_of(keys[0]);
+  return resource_key(c.resource, keys);
+}
+
+// ---- guards: three-valued, short-circuit ------------------------------------------
+// A guard may use a name the requires bound only in a branch it did not take
+// (SHARE's `refused` uses the owner of a page that only a valid descriptor
+// names); the connectives decide without it when they can, as the guard's
+// meaning does not depend on it then. nullopt: undecided (`missing` says why).
+
+std::optional<bool> truth(const Term& t, const Profile& p, const Env& env, std::string& missing) {
+  using hvsl::Kind;
+  switch (t->kind) {
+    case Kind::Not: {
+      auto a = truth(t->args[0], p, env, missing);
+      if (!a) return std::nullopt;
+      return !*a;
+    }
+    case Kind::And: case Kind::Or: case Kind::Implies: {
+      auto a = truth(t->args[0], p, env, missing), b = truth(t->args[1], p, env, missing);
+      if (t->kind == Kind::Implies && a) a = !*a;  // a -> b == !a || b
+      bool is_and = t->kind == Kind::And;
+      if ((a && *a != is_and) || (b && *b != is_and)) return !is_and;  // a deciding operand
+      if (a && b) return is_and;
+      return std::nullopt;
+    }
+    case Kind::Ite:
+      if (t->sort == Sort::Bool) {
+        auto c = truth(t->args[0], p, env, missing);
+        if (c) return truth(t->args[*c ? 1 : 2], p, env, missing);
+        auto a = truth(t->args[1], p, env, missing), b = truth(t->args[2], p, env, missing);
+        if (a && b && *a == *b) return a;
+        return std::nullopt;
+      }
+      break;
+    default: break;
+  }
+  if (auto v = hvsl::eval(t, p, env)) return v->word != 0;
+  std::map<std::string, Sort> vars;
+  hvsl::collect_vars(t, vars);
+  for (const auto& [n, s] : vars)
+    if (!env.count(n)) {
+      missing = n;
+      return std::nullopt;
+    }
+  missing = "(cannot evaluate " + hvsl::to_string(t) + ")";
+  return std::nullopt;
+}
+
+// The registers as a guard or a `switch to` term reads them: rN at the call
+// (guards) and old.rN (terms the lowering rewrote to the call's values).
+Env with_registers(Env env, const Regs& regs) {
+  for (Reg r = 0; r < hvsl::kRegCount; ++r) {
+    if (r == hvsl::kPc) continue;
+    env[hvsl::reg_name(r)] = word_value(regs[r]);
+    env["old." + hvsl::reg_name(r)] = word_value(regs[r]);
+  }
+  return env;
+}
+
+// ---- the resources that changed --------------------------------------------------------
+
+struct Change {
+  std::string key;
+  std::string before, after;
+};
+
+std::string show_trans(const std::optional<hvsl::Transaction>& t, const Profile& p) {
+  if (!t) return "free";
+  std::string ps;
+  for (Word w : t->pages) ps += (ps.empty() ? "" : ", ") + fmt::format("{}", w);
+  return fmt::format("(vm{}, vm{}, {{{}}}, {})", t->sender, t->receiver, ps, hvsl::encode(p, t->kind));
+}
+
+std::string show_rx(const std::optional<hvsl::RxMessage>& m) {
+  if (!m) return "(false, 0, 0)";
+  return fmt::format("(true, {}, {})", m->length, m->sender);
+}
+
+std::vector<Change> changes(const State& a, const State& b) {
+  std::vector<Change> out;
+  const Machine& m = *a.machine;
+  const Profile& p = a.profile();
+  for (std::size_t i = 0; i < a.mem.size(); ++i)
+    if (a.mem[i] != b.mem[i]) {
+      Word addr = m.pages[i / p.page_size].base + i % p.page_size;
+      out.push_back({resource_key("mem", {addr}), fmt::format("{}", a.mem[i]), fmt::format("{}", b.mem[i])});
+    }
+  for (std::size_t i = 0; i < m.pages.size(); ++i) {
+    const auto &x = a.pgt[i], &y = b.pgt[i];
+    Word base = m.pages[i].base;
+    auto owner = [](const std::optional<VmId>& o) { return o ? fmt::format("{}", *o) : std::string("hypervisor"); };
+    if (x.owner != y.owner) out.push_back({resource_key("owner", {base}), owner(x.owner), owner(y.owner)});
+    if (x.exclusive != y.exclusive)
+      out.push_back({resource_key("excl", {base}), x.exclusive ? "true" : "false", y.exclusive ? "true" : "false"});
+  }
+  for (VmId v = 0; v < m.vms.size(); ++v) {
+    std::set<Word> sa, sb;
+    for (std::size_t i = 0; i < m.pages.size(); ++i) {
+      if (hvsl::contains(a.pgt[i].access, v)) sa.insert(m.pages[i].base);
+      if (hvsl::contains(b.pgt[i].access, v)) sb.insert(m.pages[i].base);
+    }
+    if (sa != sb)
+      out.push_back({resource_key("access", {v}), show(Value{Sort::Set, 0, sa}), show(Value{Sort::Set, 0, sb})});
+    const auto &ra = a.vms[v].rx, &rb = b.vms[v].rx;
+    bool same = ra.has_value() == rb.has_value() && (!ra || (ra->length == rb->length && ra->sender == rb->sender));
+    if (!same) out.push_back({resource_key("rxstate", {v}), show_rx(ra), show_rx(rb)});
+  }
+  std::set<Word> handles;
+  for (const auto& [h, t] : a.trans) handles.insert(h);
+  for (const auto& [h, t] : b.trans) handles.insert(h);
+  std::set<Word> free_a, free_b;
+  for (Word h : handles) {
+    auto get = [&](const State& s) -> std::optional<hvsl::Transaction> {
+      auto it = s.trans.find(h);
+      if (it == s.trans.end()) return std::nullopt;
+      return it->second;
+    };
+    auto ta = get(a), tb = get(b);
+    if (a.trans.count(h) && !ta) free_a.insert(h);
+    if (b.trans.count(h) && !tb) free_b.insert(h);
+    bool trans_same = ta.has_value() == tb.has_value() &&
+                      (!ta || (ta->sender == tb->sender && ta->receiver == tb->receiver && ta->pages == tb->pages &&
+                               ta->kind == tb->kind));
+    if (!trans_same) out.push_back({resource_key("trans", {h}), show_trans(ta, p), show_trans(tb, p)});
+    bool ret_same = ta.has_value() == tb.has_value() && (!ta || ta->retrieved == tb->retrieved);
+    auto ret = [](const std::optional<hvsl::Transaction>& t) {
+      return !t ? std::string("free") : t->retrieved ? std::string("true") : std::string("false");
+    };
+    if (!ret_same) out.push_back({resource_key("retrieved", {h}), ret(ta), ret(tb)});
+  }
+  if (free_a != free_b) {
+    Value va{Sort::Set, 0, free_a}, vb{Sort::Set, 0, free_b};
+    out.push_back({"handles()", show(va), show(vb)});
+  }
+  return out;
+}
+
+// The registers, pc and mode of every VM: what changed.
+std::vector<std::string> vm_changes(const State& a, const State& b) {
+  std::vector<std::string> out;
+  for (VmId v = 0; v < a.vms.size(); ++v) {
+    for (Reg r = 0; r < hvsl::kRegCount; ++r)
+      if (a.vms[v].regs[r] != b.vms[v].regs[r])
+        out.push_back(fmt::format("vm{}.{}: {} -> {}", v, hvsl::reg_name(r), a.vms[v].regs[r], b.vms[v].regs[r]));
+    if (a.vms[v].mode != b.vms[v].mode)
+      out.push_back(fmt::format("vm{} mode: {} -> {}", v, hvsl::name(a.vms[v].mode), hvsl::name(b.vms[v].mode)));
+  }
+  if (a.current != b.current) out.push_back(fmt::format("current VM: vm{} -> vm{}", a.current, b.current));
+  return out;
+}
+
+
+}  // namespace
+
+// ---- describe -----------------------------------------------------------------------
+
+std::string describe(const State& s) {
+  const Machine& m = *s.machine;
+  const Profile& p = s.profile();
+  std::string out = fmt::format("profile {}, {} VMs, current vm{}\n", p.name, m.vms.size(), s.current);
+  for (VmId v = 0; v < m.vms.size(); ++v) {
+    const auto& vm = s.vms[v];
+    auto page = [&](const std::optional<std::size_t>& i) {
+      return i ? fmt::format("{}", m.pages[*i].base) : std::string("none");
+    };
+    out += fmt::format("  vm{}: {} pc={} r0={:#x} r1={} r2={} r3={} nz={} tx={} rx={} rxstate={}\n", v,
+                       hvsl::name(vm.mode), vm.pc(), vm.regs[0], vm.regs[1], vm.regs[2], vm.regs[3],
+                       vm.regs[hvsl::kNz], page(m.vms[v].tx), page(m.vms[v].rx), show_rx(vm.rx));
+  }
+  out += "  pages:";
+  for (std::size_t i = 0; i < m.pages.size(); ++i) {
+    const auto& e = s.pgt[i];
+    out += fmt::format("\n    {} {}: owner {}{} access {}", m.pages[i].name, m.pages[i].base,
+                       e.owner ? fmt::format("vm{}", *e.owner) : std::string("hypervisor"),
+                       e.exclusive ? " exclusive" : "", show_set(e.access, m.vms.size()));
+  }
+  out += "\n  handles:";
+  if (s.trans.empty()) out += " none";
+  for (const auto& [h, t] : s.trans) {
+    if (!t) out += fmt::format("\n    {}: free", h);
+    else
+      out += fmt::format("\n    {}: {} {}{}", h, hvsl::name(t->kind), show_trans(t, p), t->retrieved ? " retrieved" : "");
+  }
+  const auto& tx = m.vms[s.current].tx;
+  if (tx) {
+    out += fmt::format("\n  vm{}'s TX words 0..6:", s.current);
+    for (Word k = 0; k < 7; ++k) out += fmt::format(" {}", s.word(*tx, k));
+  }
+  const auto& rx = m.vms[s.current].rx;
+  if (rx) {
+    out += fmt::format("\n  vm{}'s RX words 0..6:", s.current);
+    for (Word k = 0; k < 7; ++k) out += fmt::format(" {}", s.word(*rx, k));
+  }
+  return out + "\n";
+}
+
+// ---- check_step ---------------------------------------------------------------------
+
+StepReport check_step(const hvsl::Abi& abi, const State& pre) {
+  StepReport rep;
+  const Profile& p = pre.profile();
+  const VmId caller = pre.current;
+  const Regs& regs = pre.vms[caller].regs;
+  const hvsl::HvcSpec* call = abi.find(regs[abi.select]);
+  if (!call) {
+    rep.status = StepReport::Status::NoCall;
+    rep.reason = fmt::format("r{} = {:#x} names no call of the spec", abi.select, regs[abi.select]);
+    return rep;
+  }
+  rep.call = call->name;
+  hvsl::AssertionEvalOptions opts;
+  opts.export_if_bindings = true;
+  const Env given = {{"caller", word_value(caller)}};
+
+  // 1. the footprint
+  auto req = hvsl::eval_assertion(call->requires_, pre, caller, regs, given, opts);
+  if (req.truth == hvsl::Truth::Fails) {
+    rep.status = StepReport::Status::Outside;
+    rep.reason = req.reason;
+    return rep;
+  }
+  if (req.truth == hvsl::Truth::Unknown) {
+    rep.status = StepReport::Status::Undecided;
+    rep.reason = req.reason;
+    return rep;
+  }
+
+  auto fail = [&](std::string what) { rep.failures.push_back(std::move(what)); };
+  std::string context;
+  auto finish = [&](const State* post) {
+    rep.status = StepReport::Status::Disagreement;
+    rep.details = "state before:\n" + describe(pre);
+    rep.details += fmt::format("call {} by vm{}; bindings of the requires: {}\n", call->name, caller,
+                               show_env(req.bindings));
+    rep.details += context;
+    if (post) {
+      rep.details += "what changed:\n";
+      for (const auto& c : changes(pre, *post)) rep.details += fmt::format("  {}: {} -> {}\n", c.key, c.before, c.after);
+      for (const auto& c : vm_changes(pre, *post)) rep.details += "  " + c + "\n";
+    }
+    return rep;
+  };
+
+  // 2. the outcome
+  Env genv = with_registers(req.bindings, regs);
+  std::vector<const hvsl::HvcOutcome*> holding;
+  for (const auto& o : call->outcomes) {
+    std::string missing;
+    auto t = truth(o.guard, p, genv, missing);
+    if (!t) fail(fmt::format("the guard of outcome '{}' cannot be decided: it needs {}", o.name, missing));
+    else if (*t) holding.push_back(&o);
+  }
+  if (holding.size() != 1) {
+    std::string names;
+    for (const auto* o : holding) names += (names.empty() ? "" : ", ") + o->name;
+    if (holding.empty()) fail(fmt::format("no outcome's guard holds (the spec does not say what {} does here)", call->name));
+    else fail(fmt::format("{} outcomes' guards hold: {}", holding.size(), names));
+  }
+  if (!rep.failures.empty()) {
+    if (!holding.empty()) rep.outcome = holding[0]->name;
+    return finish(nullptr);
+  }
+  const hvsl::HvcOutcome& out = *holding[0];
+  rep.outcome = out.name;
+  context = fmt::format("outcome '{}' (its guard: {})\n", out.name, hvsl::to_string(out.guard));
+
+  // 3. one step of the interpreter
+  hvsl::Interpreter in(pre);
+  if (!in.running()) {
+    fail("harness: the caller is not running");
+    return finish(nullptr);
+  }
+  auto info = in.step();
+  if (!info.instr || info.instr->op != hvsl::Op::Hvc) {
+    fail("harness: the instruction at the caller's pc is not hvc");
+    return finish(nullptr);
+  }
+  const State& post = in.state();
+
+  auto ens = hvsl::eval_assertion(out.ensures, post, caller, regs, req.bindings, opts);
+  if (!ens.holds())
+    fail(fmt::format("the ensures of '{}' {} on the state after: {}", out.name,
+                     ens.truth == hvsl::Truth::Fails ? "fails" : "cannot be decided", ens.reason));
+
+  const Regs& now = post.vms[caller].regs;
+  for (Reg r = 0; r < hvsl::kRegCount; ++r) {
+    if (r == hvsl::kPc) continue;
+    bool written = std::find(out.writes.begin(), out.writes.end(), r) != out.writes.end();
+    if (!written && now[r] != regs[r])
+      fail(fmt::format("{} is not in the writes of '{}' but changed: {} -> {}", hvsl::reg_name(r), out.name, regs[r],
+                       now[r]));
+  }
+  if (now[hvsl::kPc] != p.add(regs[hvsl::kPc], 1))
+    fail(fmt::format("the caller's pc is {}, not {} + 1", now[hvsl::kPc], regs[hvsl::kPc]));
+
+  std::optional<VmId> target;
+  if (out.switch_to.valid()) {
+    auto e = hvsl::eval(out.switch_to, p, genv);
+    if (!e) {
+      fail(fmt::format("'switch to {}' cannot be evaluated", hvsl::to_string(out.switch_to)));
+    } else {
+      if (e->word < pre.vms.size()) target = VmId(e->word);
+      if (post.current != e->word)
+        fail(fmt::format("'{}' switches to {} = {}, but the current VM after the call is vm{}", out.name,
+                         hvsl::to_string(out.switch_to), e->word, post.current));
+    }
+  } else if (post.current != caller) {
+    fail(fmt::format("'{}' does not switch VMs, but the current VM after the call is vm{}", out.name, post.current));
+  }
+  for (VmId v = 0; v < pre.vms.size(); ++v) {
+    if (pre.vms[v].mode != post.vms[v].mode)
+      fail(fmt::format("vm{}'s mode changed: {} -> {}", v, hvsl::name(pre.vms[v].mode), hvsl::name(post.vms[v].mode)));
+    if (v == caller) continue;
+    for (Reg r = 0; r < hvsl::kRegCount; ++r) {
+      if (pre.vms[v].regs[r] == post.vms[v].regs[r]) continue;
+      if (target && v == *target && v != caller && r <= 2) continue;  // told why it resumes
+      fail(fmt::format("vm{}.{} changed ({} -> {}), but vm{} is not the caller{}", v, hvsl::reg_name(r),
+                       pre.vms[v].regs[r], post.vms[v].regs[r], v,
+                       target && v == *target ? " and only r0..r2 of the VM switched to may change" : ""));
+    }
+  }
+
+  // 4. the frame
+  std::set<std::string> taken, read_only;
+  for (const auto& c : req.chunks) (c.read_only ? read_only : taken).insert(chunk_key(c, p));
+  if (taken.count("handles()"))
+    for (const auto& [h, t] : pre.trans)
+      if (!t) {
+        taken.insert(resource_key("trans", {h}));
+        taken.insert(resource_key("retrieved", {h}));
+      }
+  if (ens.holds())
+    for (const auto& c : ens.chunks) {
+      std::string k = chunk_key(c, p);
+      if (!taken.count(k))
+        fail(fmt::format("the ensures of '{}' gives {}, which the requires does not take{}", out.name, k,
+                         read_only.count(k) ? " (it only reads it: [_])" : ""));
+    }
+  for (const auto& c : changes(pre, post))
+    if (!taken.count(c.key))
+      fail(fmt::format("{} changed ({} -> {}), but the footprint of {} does not take it{}", c.key, c.before, c.after,
+                       call->name, read_only.count(c.key) ? " (it only reads it: [_])" : ""));
+
+  if (rep.failures.empty()) {
+    rep.status = StepReport::Status::Checked;
+    return rep;
+  }
+  return finish(&post);
+}
+
+// ---- the generator --------------------------------------------------------------------
+
+namespace {
+
+using hvsl::Hypercall;
+using hvsl::PageDecl;
+using hvsl::TransKind;
+
+struct Builder {
+  Rng& rng;
+  const Profile& p;
+  std::unique_ptr<Machine> m;
+  State s;
+  std::vector<std::string> odd;
+  int n = 0;
+  VmId caller = 0;
+  std::vector<Word> free_numbers;      // page numbers not used yet
+  std::vector<std::size_t> code, data, mailboxes;  // page indices
+  std::set<std::size_t> in_trans;      // data pages some transaction names
+  Word hvc = 0;
+
+  Builder(Rng& r, const Profile& prof) : rng(r), p(prof), m(std::make_unique<Machine>()) { m->profile = &p; }
+
+  void note(const std::string& what) {
+    if (std::find(odd.begin(), odd.end(), what) == odd.end()) odd.push_back(what);
+  }
+  Word top_page() const { return p.word_max / p.page_size; }
+  Word take_number() {
+    std::size_t i = rng.range(0, free_numbers.size() - 1);
+    Word k = free_numbers[i];
+    free_numbers.erase(free_numbers.begin() + std::ptrdiff_t(i));
+    return k;
+  }
+  std::size_t add_page(const std::string& name, Word number, std::optional<VmId> owner, bool excl, hvsl::VmSet acc) {
+    PageDecl d;
+    d.name = name;
+    d.base = number * p.page_size;
+    d.owner = owner;
+    d.exclusive = excl;
+    d.access = acc;
+    m->pages.push_back(d);
+    return m->pages.size() - 1;
+  }
+  hvsl::VmSet random_set() { return hvsl::VmSet(rng.range(0, (1u << n) - 1)); }
+  VmId random_vm() { return VmId(rng.range(0, std::uint64_t(n) - 1)); }
+  VmId other_vm(VmId v) {
+    VmId w = VmId(rng.range(0, std::uint64_t(n) - 2));
+    return w >= v ? w + 1 : w;
+  }
+  // A large value: the profile's largest word, or any word above a page.
+  Word huge() {
+    if (rng.chance(0.3)) return p.word_max;
+    Word lo = p.page_size + 2;
+    return rng.range(lo, p.word_max);
+  }
+  // A register value: small numbers, addresses of pages, or anything.
+  Word any_value() {
+    switch (rng.irange(0, 3)) {
+      case 0: return rng.range(0, 9);
+      case 1: return m->pages[rng.range(0, m->pages.size() - 1)].base + (rng.chance(0.7) ? 0 : rng.range(0, 9));
+      case 2: return huge();
+      default: return rng.range(0, 200);
+    }
+  }
+  Word undeclared_page() {
+    for (Word k = 0; k < 200; ++k) {
+      Word base = k * p.page_size;
+      if (!m->page_at(base)) return base;
+    }
+    return 0;
+  }
+
+  void pages() {
+    n = rng.irange(2, 4);
+    caller = VmId(rng.range(0, std::uint64_t(n) - 1));
+    for (Word k = 1; k < 48; ++k) free_numbers.push_back(k);
+    m->vms.resize(std::size_t(n));
+    for (VmId v = 0; v < VmId(n); ++v) m->vms[v].name = fmt::format("vm{}", v);
+    // code pages: owned by their VM, which can read them
+    bool top = rng.chance(0.03);
+    for (VmId v = 0; v < VmId(n); ++v) {
+      Word number = v == caller && top ? top_page() : take_number();
+      if (v == caller && top) note("caller's code at the top of the address space");
+      hvsl::VmSet acc = hvsl::vm_bit(v);
+      if (rng.chance(0.08)) {
+        acc |= random_set();
+        note("code page shared");
+      }
+      code.push_back(add_page(fmt::format("code{}", v), number, v, rng.chance(0.9), acc));
+    }
+    // mailboxes: owned by the hypervisor
+    for (VmId v = 0; v < VmId(n); ++v) {
+      if (rng.chance(0.85)) {
+        auto i = add_page(fmt::format("tx{}", v), take_number(), std::nullopt, rng.chance(0.3),
+                          rng.chance(0.8) ? hvsl::vm_bit(v) : random_set());
+        m->vms[v].tx = i;
+        mailboxes.push_back(i);
+      } else {
+        note(v == caller ? "caller without a TX page" : "a VM without a TX page");
+      }
+      if (rng.chance(0.85)) {
+        auto i = add_page(fmt::format("rx{}", v), take_number(), std::nullopt, rng.chance(0.8),
+                          rng.chance(0.8) ? hvsl::vm_bit(v) : random_set());
+        m->vms[v].rx = i;
+        mailboxes.push_back(i);
+      } else {
+        note(v == caller ? "caller without an RX page" : "a VM without an RX page");
+      }
+    }
+    if (rng.chance(0.04)) {  // two VMs' mailboxes in one page, or a VM's TX = its RX
+      VmId v = random_vm(), w = rng.chance(0.5) ? v : other_vm(v);
+      if (m->vms[v].tx) {
+        m->vms[w].rx = m->vms[v].tx;
+        note("a mailbox page used twice");
+      }
+    }
+    // data pages
+    int count = rng.irange(2, 5);
+    for (int k = 0; k < count; ++k) {
+      std::optional<VmId> owner;
+      if (rng.chance(0.9)) owner = random_vm();
+      else note("a hypervisor-owned data page");
+      hvsl::VmSet acc = random_set();
+      if (owner && rng.chance(0.7)) acc |= hvsl::vm_bit(*owner);
+      data.push_back(add_page(fmt::format("data{}", k), take_number(), owner, rng.chance(0.6), acc));
+    }
+    if (rng.chance(0.04)) {  // a mailbox in a page a VM owns
+      auto i = rng.pick(data);
+      if (rng.chance(0.5)) m->vms[caller].tx = i;
+      else m->vms[caller].rx = i;
+      note("a mailbox in a VM-owned data page");
+    }
+    // the caller owns one, exclusively and with access (what a share needs)
+    if (rng.chance(0.7)) {
+      auto& e = m->pages[rng.pick(data)];
+      e.owner = caller;
+      e.exclusive = true;
+      e.access |= hvsl::vm_bit(caller);
+    }
+  }
+
+  void transactions() {
+    int count = rng.chance(0.06) ? 0 : rng.irange(1, 4);
+    if (count == 0) note("no handles at all");
+    std::set<Word> hs;
+    while (int(hs.size()) < count) hs.insert(rng.chance(0.85) ? rng.range(0, 9) : huge());
+    bool all_used = count > 0 && rng.chance(0.2);
+    if (all_used) note("handle pool empty (every handle in use)");
+    for (Word h : hs) {
+      m->handles.push_back(h);
+      if (!all_used && rng.chance(0.45)) continue;  // free
+      hvsl::TransactionDecl t;
+      t.handle = h;
+      if (rng.chance(0.65)) {
+        if (rng.chance(0.5)) t.sender = caller, t.receiver = other_vm(caller);
+        else t.receiver = caller, t.sender = other_vm(caller);
+      } else {
+        t.sender = random_vm();
+        t.receiver = other_vm(t.sender);
+      }
+      if (rng.chance(0.03)) {
+        t.receiver = t.sender;
+        note("a transaction with sender = receiver");
+      }
+      t.kind = TransKind(rng.irange(0, 2));
+      t.retrieved = t.kind != TransKind::Donate && rng.chance(0.5);
+      if (t.kind == TransKind::Donate && rng.chance(0.05)) {
+        t.retrieved = true;
+        note("a retrieved donation");
+      }
+      int pages = 1;
+      if (rng.chance(0.06)) {
+        pages = rng.chance(0.5) ? 0 : 2;
+        note(pages ? "a transaction of two pages" : "a transaction of no page");
+      }
+      std::vector<std::size_t> candidates;
+      for (auto i : data)
+        if (!in_trans.count(i)) candidates.push_back(i);
+      if (int(candidates.size()) < pages) {
+        candidates = data;
+        note("a page in two transactions");
+      }
+      std::shuffle(candidates.begin(), candidates.end(), rng.g);
+      std::vector<std::size_t> chosen(candidates.begin(), candidates.begin() + pages);
+      bool consistent = rng.chance(0.85);
+      if (!consistent) note("page table not as the transaction implies");
+      for (auto i : chosen) {
+        in_trans.insert(i);
+        t.pages.push_back(m->pages[i].base);
+        if (!consistent) continue;
+        auto& e = m->pages[i];
+        e.owner = t.sender;
+        bool share = t.kind == TransKind::Share;
+        e.exclusive = !share;
+        e.access = share ? hvsl::vm_bit(t.sender) : 0;
+        if (t.retrieved) e.access |= hvsl::vm_bit(t.receiver);
+      }
+      std::sort(t.pages.begin(), t.pages.end());
+      m->transactions.push_back(t);
+    }
+  }
+
+  // The state: registers, RX states, memory, the descriptor, the call.
+  void state() {
+    m->encoding = hvsl::InstrTable(hvsl::instruction_base(p));
+    hvc = m->encoding.encode(hvsl::Instr{hvsl::Op::Hvc});
+    m->encoding.encode(hvsl::Instr{hvsl::Op::Halt});
+    s.machine = m.get();
+    s.vms.resize(std::size_t(n));
+    for (const auto& pg : m->pages) s.pgt.push_back({pg.owner, pg.exclusive, pg.access});
+    s.mem.assign(m->pages.size() * p.page_size, 0);
+    for (Word h : m->handles) s.trans[h] = std::nullopt;
+    for (const auto& t : m->transactions)
+      s.trans[t.handle] = hvsl::Transaction{t.sender, t.receiver, t.pages, t.kind, t.retrieved};
+    s.current = caller;
+    hvsl::PageIndex index(*m);
+    auto put = [&](Word addr, Word value) {
+      if (auto i = index.find(addr)) s.word(*i, addr % p.page_size) = value;
+    };
+    // registers and pcs
+    for (VmId v = 0; v < VmId(n); ++v) {
+      auto& vm = s.vms[v];
+      for (Reg r = 0; r < hvsl::kGeneralRegs; ++r) vm.regs[r] = rng.chance(0.5) ? rng.range(0, 20) : any_value();
+      vm.regs[hvsl::kNz] = rng.range(0, 2);
+      Word base = m->pages[code[v]].base;
+      Word off = rng.chance(0.9) ? rng.range(0, 50) : p.page_size - 1;
+      if (base / p.page_size == top_page()) off = p.page_size - 1;  // pc = the largest word
+      vm.pc() = base + off;
+      put(vm.pc(), hvc);
+      if (v != caller && rng.chance(0.15)) {
+        vm.mode = rng.chance(0.5) ? hvsl::Mode::Halt : hvsl::Mode::Fail;
+        note("another VM not running");
+      }
+    }
+    if (s.vms[caller].pc() == p.word_max) note("the caller's pc is the largest word");
+    // RX states
+    for (VmId v = 0; v < VmId(n); ++v) {
+      if (rng.chance(0.5)) continue;
+      Word len = rng.chance(0.85) ? rng.range(0, 6) : rng.range(0, p.page_size);
+      s.vms[v].rx = hvsl::RxMessage{len, rng.chance(0.9) ? other_vm(v) : random_vm()};
+      if (v == caller) note("caller's RX full");
+    }
+    // memory: some words in every page
+    for (std::size_t i = 0; i < m->pages.size(); ++i)
+      for (int k = 0; k < 8; ++k)
+        if (rng.chance(0.5)) s.word(i, Word(rng.range(0, 9))) = any_value();
+    for (VmId v = 0; v < VmId(n); ++v)  // the code words stay
+      put(s.vms[v].pc(), hvc);
+    // the call
+    auto& regs = s.vms[caller].regs;
+    Hypercall h = Hypercall(rng.irange(0, hvsl::kHypercallCount - 1));
+    if (!rng.chance(0.06)) {
+      regs[0] = hvsl::encode(p, h);
+    } else {
+      note("r0 names no call");
+      const Profile& other = p.kind == hvsl::ProfileKind::Vmsl ? Profile::arm64() : Profile::vmsl();
+      switch (rng.irange(0, 3)) {
+        case 0: regs[0] = hvsl::encode(other, h); break;
+        case 1: regs[0] = hvsl::encode_success(p); break;
+        case 2: regs[0] = huge(); break;
+        default: regs[0] = rng.range(0, 200); break;
+      }
+    }
+    bool mem_send = h == Hypercall::Share || h == Hypercall::Lend || h == Hypercall::Donate;
+    // r1
+    if (mem_send) {
+      double x = rng.range(0, 99);
+      regs[1] = x < 70 ? 5 : x < 80 ? rng.range(0, 6) : x < 85 ? p.page_size : x < 90 ? p.page_size + 1 : x < 95 ? huge()
+                                                                                                      : 4 + 2 * rng.range(0, 1);
+    } else if (h == Hypercall::Retrieve || h == Hypercall::Relinquish || h == Hypercall::Reclaim) {
+      std::vector<Word> used, free;
+      for (const auto& [k, t] : s.trans) (t ? used : free).push_back(k);
+      double x = rng.range(0, 99);
+      if (x < 75 && !used.empty()) regs[1] = rng.pick(used);
+      else if (x < 85 && !free.empty()) regs[1] = rng.pick(free);
+      else if (x < 93) regs[1] = rng.range(0, 12);
+      else regs[1] = huge();
+    } else if (h == Hypercall::Run || h == Hypercall::Send) {
+      double x = rng.range(0, 99);
+      regs[1] = x < 80 ? rng.range(0, std::uint64_t(n) - 1) : x < 90 ? Word(n) + rng.range(0, 2) : huge();
+    } else {
+      regs[1] = any_value();
+    }
+    // r2
+    if (h == Hypercall::Send) {
+      double x = rng.range(0, 99);
+      regs[2] = x < 55 ? rng.range(0, 2) : x < 75 ? rng.range(3, 6) : x < 83 ? p.page_size : x < 90 ? p.page_size + 1
+                                                                                                   : huge();
+    } else if (rng.chance(0.5)) {
+      regs[2] = rng.range(0, 6);
+    }
+    if (h == Hypercall::Wait || h == Hypercall::Poll) {
+      if (rng.chance(0.3)) s.vms[caller].rx = std::nullopt;
+    }
+    if (mem_send) descriptor();
+  }
+
+  // The descriptor at the start of the caller's TX page.
+  void descriptor() {
+    const auto& tx = m->vms[caller].tx;
+    if (!tx) return;
+    auto w = [&](Word k) -> Word& { return s.word(*tx, k); };
+    double x = rng.range(0, 99);
+    w(0) = x < 85 ? caller : x < 95 ? other_vm(caller) : huge();
+    if (w(0) != caller) note("descriptor sender != caller");
+    w(1) = rng.chance(0.9) ? 0 : rng.range(1, 9);
+    x = rng.range(0, 99);
+    w(2) = x < 88 ? 1 : x < 94 ? rng.range(0, 3) : huge();
+    x = rng.range(0, 99);
+    w(3) = x < 82 ? other_vm(caller) : x < 90 ? caller : x < 95 ? Word(n) : huge();
+    x = rng.range(0, 99);
+    Word pg;
+    if (x < 60) {
+      // a data page: often one the caller may share (owned, exclusive, accessible)
+      auto i = rng.pick(data);
+      if (rng.chance(0.7) && !in_trans.count(i)) {
+        s.pgt[i].owner = caller;
+        s.pgt[i].exclusive = true;
+        s.pgt[i].access |= hvsl::vm_bit(caller);
+      }
+      pg = m->pages[i].base;
+    } else if (x < 70) {
+      pg = m->pages[rng.pick(code)].base;
+    } else if (x < 78) {
+      pg = m->pages[rng.pick(mailboxes.empty() ? data : mailboxes)].base;
+      if (!mailboxes.empty()) note("descriptor names a mailbox page");
+    } else if (x < 86) {
+      pg = m->pages[rng.pick(data)].base + rng.range(1, p.page_size - 1);
+      note("descriptor names an unaligned page");
+    } else if (x < 93) {
+      pg = undeclared_page();
+      note("descriptor names an undeclared page");
+    } else {
+      pg = huge();
+    }
+    w(4) = pg;
+    w(5) = rng.chance(0.5) ? m->pages[rng.pick(data)].base : rng.range(0, 9);
+    w(6) = rng.range(0, 9);
+  }
+};
+
+}  // namespace
+
+Case Generator::next() {
+  const Profile& p = rng_.chance(0.5) ? Profile::arm64() : Profile::vmsl();
+  Builder b(rng_, p);
+  b.pages();
+  b.transactions();
+  b.state();
+  Case c;
+  c.odd = std::move(b.odd);
+  c.machine = std::move(b.m);
+  c.state = std::move(b.s);
+  c.state.machine = c.machine.get();
+  return c;
+}
+
+// ---- spec files, totals, runs ---------------------------------------------------------
+
+const hvsl::Abi* AbiCache::get(const Profile& p, std::size_t vm_count) {
+  auto key = std::make_pair(std::string(p.name), vm_count);
+  auto it = abis_.find(key);
+  if (it == abis_.end()) {
+    hvsl::SourceFile src(name_, text_);
+    hvsl::Diagnostics diags;
+    auto abi = hvsl::parse_abi(src, p, vm_count, diags);
+    for (const auto& d : diags.all()) errors_ += hvsl::render(d, &src) + "\n";
+    it = abis_.emplace(key, std::move(abi)).first;
+  }
+  return it->second ? &*it->second : nullptr;
+}
+
+void Stats::add(const StepReport& r, const Case& c) {
+  ++cases;
+  if (!c.odd.empty()) ++odd_cases;
+  for (const auto& f : c.odd) ++odd_features[f];
+  std::string call = r.call.empty() ? "(no call)" : r.call;
+  ++per_call[call];
+  switch (r.status) {
+    case StepReport::Status::NoCall: ++no_call; break;
+    case StepReport::Status::Outside:
+    case StepReport::Status::Undecided: {
+      ++(r.status == StepReport::Status::Outside ? outside : undecided);
+      // the reason without the numbers, so that like reasons add up
+      std::string why;
+      bool digits = false;
+      for (char ch : r.reason) {
+        if (std::isdigit(static_cast<unsigned char>(ch))) {
+          if (!digits) why += 'N';
+          digits = true;
+        } else {
+          why += ch;
+          digits = false;
+        }
+      }
+      ++outside_reasons[call][(r.status == StepReport::Status::Undecided ? "undecided: " : "") + why];
+      break;
+    }
+    case StepReport::Status::Checked: ++checked; ++per_outcome[call][r.outcome]; break;
+    case StepReport::Status::Disagreement: ++disagreements; break;
+  }
+}
+
+Stats run(const std::string& spec_text, std::uint64_t seed, std::uint64_t cases,
+          const std::function<bool(const StepReport&, const Case&)>& on_disagreement) {
+  AbiCache abis(spec_text);
+  Generator gen(seed);
+  Stats st;
+  for (std::uint64_t k = 0; k < cases; ++k) {
+    Case c = gen.next();
+    const hvsl::Abi* abi = abis.get(c.state.profile(), c.machine->vms.size());
+    if (!abi) {
+      StepReport r;
+      r.status = StepReport::Status::Disagreement;
+      r.failures.push_back("the spec file does not parse:\n" + abis.errors());
+      st.add(r, c);
+      on_disagreement(r, c);
+      return st;
+    }
+    StepReport r = check_step(*abi, c.state);
+    st.add(r, c);
+    if (r.status == StepReport::Status::Disagreement && !on_disagreement(r, c)) break;
+  }
+  // every outcome of the spec, also those never hit
+  if (const hvsl::Abi* abi = abis.get(Profile::vmsl(), 3))
+    for (const auto& call : abi->calls) {
+      st.per_call.emplace(call.name, 0);
+      for (const auto& o : call.outcomes) st.per_outcome[call.name].emplace(o.name, 0);
+    }
+  return st;
+}
+
+}  // namespace conformance

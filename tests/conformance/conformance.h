@@ -1,0 +1,133 @@
+#pragma once
+// The spec-conformance checker (issue 4, item 3; docs/conformance.md): one
+// hypercall step of the reference interpreter (logic/hypercalls.cpp) against
+// the hypercall spec file (specs/ffa.hvsl, lowered to logic/abi.h).
+//
+// For a concrete state and its current VM as the caller, check_step()
+//  1. evaluates the call's `requires` on the state before (bindings: caller);
+//     a footprint the caller does not hold puts the state outside the spec;
+//  2. evaluates every outcome's guard (registers at the call, caller, the
+//     names the requires bound): exactly one must hold;
+//  3. steps the interpreter once (the hvc) and evaluates the chosen outcome's
+//     `ensures` on the state after (old(rN) = the registers at the call);
+//     checks that the caller's registers outside `writes` (and nz) are
+//     unchanged, that its pc moved past the hvc, that the current VM is the
+//     outcome's `switch to` target (the caller without one), that no other
+//     VM's registers, pc or mode changed (except r0..r2 of the VM control
+//     passes to: what it is told on resuming is the 'receives' protocol's
+//     business, not the call's spec);
+//  4. frame: every resource that changed (a memory word, a page's owner or
+//     exclusive flag, a VM's access set or RX state, a transaction, its
+//     retrieved flag, the free handles) is one the requires took (not only
+//     read with [_]), or the trans/retrieved of a handle that was free when
+//     the requires took handles(); and the ensures names no chunk outside
+//     that footprint.
+// The generator (Generator) makes random machines and states, well-formed
+// and deliberately odd ones.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "logic/abi.h"
+#include "logic/machine.h"
+#include "logic/state.h"
+
+namespace conformance {
+
+using hvsl::VmId;
+using hvsl::Word;
+
+// What check_step found for one state.
+struct StepReport {
+  enum class Status {
+    NoCall,       // r0 names no call of the spec file
+    Outside,      // the caller does not hold the call's footprint (requires fails)
+    Undecided,    // the requires could not be decided concretely (Unknown)
+    Checked,      // an outcome was chosen and checked
+    Disagreement  // the interpreter and the spec disagree (failures says how)
+  };
+  Status status = Status::NoCall;
+  std::string call;                   // the call's name ("" for NoCall)
+  std::string outcome;                // the outcome whose guard held (first one if several)
+  std::string reason;                 // Outside / Undecided: why
+  std::vector<std::string> failures;  // Disagreement: what failed
+  std::string details;                // Disagreement: the state, the call, bindings, the change
+};
+
+// Checks one hvc step of `pre`'s current VM (which must be running and have
+// an hvc at its pc) against `abi`.
+StepReport check_step(const hvsl::Abi& abi, const hvsl::State& pre);
+
+// A readable dump of a state (for reports).
+std::string describe(const hvsl::State& s);
+
+// ---- random states ---------------------------------------------------------------
+
+struct Rng {
+  std::mt19937_64 g;
+  explicit Rng(std::uint64_t seed) : g(seed) {}
+  std::uint64_t range(std::uint64_t lo, std::uint64_t hi) {  // inclusive
+    return std::uniform_int_distribution<std::uint64_t>(lo, hi)(g);
+  }
+  int irange(int lo, int hi) { return int(range(std::uint64_t(lo), std::uint64_t(hi))); }
+  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(g) < p; }
+  std::uint64_t word() { return g(); }
+  template <class T>
+  const T& pick(const std::vector<T>& v) {
+    return v[range(0, v.size() - 1)];
+  }
+};
+
+// A generated case: the machine (on the heap: the state points to it) and
+// the state before the call. `odd` lists the deliberately odd features.
+struct Case {
+  std::unique_ptr<hvsl::Machine> machine;
+  hvsl::State state;
+  std::vector<std::string> odd;
+};
+
+class Generator {
+ public:
+  explicit Generator(std::uint64_t seed) : rng_(seed) {}
+  Case next();
+
+ private:
+  Rng rng_;
+};
+
+// The spec file's calls for a profile and a VM count, parsed once each.
+class AbiCache {
+ public:
+  explicit AbiCache(std::string text, std::string name = "ffa.hvsl")
+      : text_(std::move(text)), name_(std::move(name)) {}
+  // nullptr if the text does not parse; errors() says why.
+  const hvsl::Abi* get(const hvsl::Profile& p, std::size_t vm_count);
+  const std::string& errors() const { return errors_; }
+
+ private:
+  std::string text_, name_, errors_;
+  std::map<std::pair<std::string, std::size_t>, std::optional<hvsl::Abi>> abis_;
+};
+
+// Totals over many cases.
+struct Stats {
+  std::uint64_t cases = 0, no_call = 0, outside = 0, undecided = 0, checked = 0, disagreements = 0;
+  std::uint64_t odd_cases = 0;
+  std::map<std::string, std::uint64_t> per_call;                                // cases per call
+  std::map<std::string, std::map<std::string, std::uint64_t>> per_outcome;      // call -> outcome -> checked
+  std::map<std::string, std::map<std::string, std::uint64_t>> outside_reasons;  // call -> reason -> count
+  std::map<std::string, std::uint64_t> odd_features;                            // feature -> cases
+  void add(const StepReport& r, const Case& c);
+};
+
+// Runs `cases` generated cases from `seed` against the spec text; calls
+// on_disagreement for each disagreement (stop by returning false).
+Stats run(const std::string& spec_text, std::uint64_t seed, std::uint64_t cases,
+          const std::function<bool(const StepReport&, const Case&)>& on_disagreement);
+
+}  // namespace conformance
