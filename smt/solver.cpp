@@ -116,7 +116,8 @@ bool well_sorted(const TermNode& n) {
 // bounds rule saturation out (10,000 straight-line instructions: 3.6 s with
 // every ite, 0.6 s without). This analysis finds the operations that cannot
 // saturate in any model of the query, and the translator encodes those as
-// the plain operation.
+// the plain operation; and where such a plain sum is used by anything but
+// another plain sum, as its linear form (see Translator::flat).
 //
 // Per word node, bottom-up over the DAG (each node once, in the translator's
 // post-order), it computes
@@ -148,6 +149,10 @@ bool well_sorted(const TermNode& n) {
 // model Z3 returns is a model of the exact query (which the self-check then
 // confirms with hvsl::eval). If the facts contradict each other (an empty
 // interval) the analysis does nothing; Z3 finds the contradiction.
+// Writing a plain node as its linear form changes nothing either: a plain
+// node's plain translation is built from +, - and * by a constant over its
+// atoms' translations, and the linear form is that polynomial, normalised
+// (equal in every interpretation, not only in models of R && F).
 //
 // Numbers are __int128; linear forms are capped (atoms, coefficients,
 // constant) so that no bound computation can overflow: a node whose form
@@ -157,6 +162,21 @@ class NoSaturation {
   __extension__ using Num = __int128;
 
   explicit NoSaturation(Word max) : max_(Num(max)) {}
+
+  struct Lin {
+    std::vector<std::pair<unsigned, Num>> terms;  // (atom, coefficient != 0), by atom
+    Num k = 0;
+    bool ok = true;  // false: no linear form (too big, or not linear)
+  };
+
+  // Whether n is an Add, Sub or Mul that cannot saturate and has a linear
+  // form (not an atom of its own); its form, and the node an atom stands for.
+  bool flat(const TermNode& n) const {
+    auto it = info_.find(&n);
+    return it != info_.end() && it->second.flat;
+  }
+  const Lin& lin(const TermNode& n) const { return info_.at(&n).lin; }
+  const TermNode& atom_node(unsigned atom) const { return *atom_nodes_[atom]; }
 
   // Reads the facts of one assumption. Call for every assumption before
   // analysing any node.
@@ -190,6 +210,7 @@ class NoSaturation {
         if (fresh) {
           auto f = facts_.find(n.name);
           atoms_.push_back(f != facts_.end() ? f->second : std::pair<Num, Num>{0, max_});
+          atom_nodes_.push_back(&n);
         }
         out.lo = atoms_[it->second].first;
         out.hi = atoms_[it->second].second;
@@ -227,6 +248,7 @@ class NoSaturation {
         plain = n.kind == Kind::Sub ? out.lo >= 0 : out.hi <= max_;
         if (plain) {
           out.lin = std::move(lin);
+          out.flat = out.lin.ok;
         } else {
           // Saturates in some model: the value is the largest word there,
           // the plain result elsewhere (for Sub, at most a's value).
@@ -260,20 +282,17 @@ class NoSaturation {
       out.lin = Lin{};
       out.lin.terms.emplace_back(unsigned(atoms_.size()), 1);
       atoms_.emplace_back(out.lo, out.hi);
+      atom_nodes_.push_back(&n);
     }
     info_.emplace(&n, std::move(out));
     return plain;
   }
 
  private:
-  struct Lin {
-    std::vector<std::pair<unsigned, Num>> terms;  // (atom, coefficient != 0), by atom
-    Num k = 0;
-    bool ok = true;  // false: no linear form (too big, or not linear)
-  };
   struct Info {
     Num lo = 0, hi = 0;
     Lin lin;
+    bool flat = false;
   };
 
   // Caps: with at most kMaxAtoms atoms, |coefficient| <= 2^40, |k| <= 2^66
@@ -371,6 +390,7 @@ class NoSaturation {
   std::unordered_map<std::string, std::pair<Num, Num>> facts_;  // word variable -> bounds from F and R
   std::unordered_map<std::string, unsigned> var_ids_;           // word variable -> its atom
   std::vector<std::pair<Num, Num>> atoms_;                       // atom -> bounds
+  std::vector<const TermNode*> atom_nodes_;                      // atom -> a node it stands for
   std::unordered_map<const TermNode*, Info> info_;
   bool contradictory_ = false;
 };
@@ -383,7 +403,7 @@ class NoSaturation {
 //   a - b    ite(a < b, max, a-b)                      bvsub
 //   a * b    ite(a*b > max, max, a*b)                  bvmul
 //            (vmsl: a+b, a-b, a*b where NoSaturation shows the query's
-//            facts rule saturation out; see above)
+//            facts rule saturation out, as linear forms; see above)
 //   page_of  a - a mod page_size                       a - bvurem(a, page_size)
 //   <, <=    integer                                   bvult, bvule
 //   sets     (Array Word Bool): const false, store, union, difference, select
@@ -519,11 +539,48 @@ class Translator {
     return out;
   }
 
+  // A plain Add/Sub/Mul with a linear form, as that form over its atoms
+  // (k + c1 * t1 + ..., equal to its plain translation as a polynomial):
+  // what a node that is not such a sum itself sees of it. So Z3 gets one
+  // short sum per use (at most 32 atoms), not a DAG of thousands of nested
+  // ones to normalise in every query (half its work at 10,000 straight-line
+  // vmsl instructions). The nested translation is still built, and is what
+  // word_terms() returns, but nothing asserted refers to it.
+  z3::expr flat(const TermNode& n) {
+    auto it = flat_.find(&n);
+    if (it != flat_.end()) return it->second;
+    const auto& l = sat_.lin(n);
+    z3::expr_vector ts(ctx_);
+    for (const auto& [atom, c] : l.terms) {
+      z3::expr e = memo_.at(&sat_.atom_node(atom));
+      ts.push_back(c == 1 ? e : num(c) * e);
+    }
+    if (l.k != 0 || ts.empty()) ts.push_back(num(l.k));
+    z3::expr e = ts.size() == 1 ? ts[0] : z3::sum(ts);
+    flat_.emplace(&n, e);
+    return e;
+  }
+
+  // An integer literal; a linear form's constant can exceed 64 bits (the
+  // caps keep it below 2^67).
+  z3::expr num(NoSaturation::Num v) const {
+    if (v >= INT64_MIN && v <= INT64_MAX) return ctx_.int_val(std::int64_t(v));
+    bool neg = v < 0;
+    std::string digits;
+    for (NoSaturation::Num m = neg ? -v : v; m > 0; m /= 10) digits.insert(digits.begin(), char('0' + int(m % 10)));
+    return ctx_.int_val((neg ? "-" + digits : digits).c_str());
+  }
+
   z3::expr build(const TermNode& n) {
-    auto a = [&](std::size_t i) { return memo_.at(&*n.args[i]); };
     if (n.sort == Sort::Set) sets_ = true;
     if (n.kind == Kind::Mul && !is_lit(n.args[0]) && !is_lit(n.args[1])) nonlinear_ = true;
     bool plain = prune_ && n.sort == Sort::Word && sat_.analyse(n);
+    bool flat_parent = prune_ && sat_.flat(n);
+    auto a = [&](std::size_t i) {
+      const TermNode& c = *n.args[i];
+      if (prune_ && !flat_parent && c.sort == Sort::Word && sat_.flat(c)) return flat(c);
+      return memo_.at(&c);
+    };
     if (vmsl_ && (n.kind == Kind::Add || n.kind == Kind::Sub || n.kind == Kind::Mul)) ++(plain ? pruned_ : saturating_);
     switch (n.kind) {
       case Kind::Lit: return n.sort == Sort::Bool ? ctx_.bool_val(n.value != 0) : word(n.value);
@@ -578,7 +635,7 @@ class Translator {
   z3::expr max_;
   NoSaturation sat_;
   std::size_t saturating_ = 0, pruned_ = 0;
-  std::unordered_map<const TermNode*, z3::expr> memo_;
+  std::unordered_map<const TermNode*, z3::expr> memo_, flat_;
   std::unordered_map<const TermNode*, std::size_t> parents_;
   std::unordered_map<const TermNode*, std::vector<const TermNode*>> operands_;
   std::map<std::string, Var> vars_;
