@@ -269,44 +269,322 @@ std::string describe(const State& s) {
   return out + "\n";
 }
 
+// ---- the invariants -------------------------------------------------------------------
+
+namespace {
+
+// Terms for labels and messages, parenthesised where needed (hvsl::to_string
+// prints e == (k != 1) as "e == k != 1").
+int prec(hvsl::Kind k) {
+  using hvsl::Kind;
+  switch (k) {
+    case Kind::Implies: return 1;
+    case Kind::Or: return 2;
+    case Kind::And: return 3;
+    case Kind::Eq: case Kind::Lt: case Kind::Le: case Kind::Member: return 4;
+    case Kind::Add: case Kind::Sub: case Kind::Union: case Kind::Minus: return 5;
+    case Kind::Mul: return 6;
+    default: return 9;
+  }
+}
+
+std::string show_term(const Term& t, int outer = 0) {
+  using hvsl::Kind;
+  auto paren = [&](int p, std::string s) { return p < outer ? "(" + s + ")" : s; };
+  auto bin = [&](const char* op) {
+    int p = prec(t->kind);
+    int left = p == 4 ? 5 : p;  // comparisons do not chain: (p in a) == b
+    return paren(p, show_term(t->args[0], left) + " " + op + " " + show_term(t->args[1], p + 1));
+  };
+  switch (t->kind) {
+    case Kind::Not:
+      if (t->args[0]->kind == Kind::Eq)
+        return paren(4, show_term(t->args[0]->args[0], 5) + " != " + show_term(t->args[0]->args[1], 5));
+      return "!" + show_term(t->args[0], 9);
+    case Kind::Eq: return bin("==");
+    case Kind::Lt: return bin("<");
+    case Kind::Le: return bin("<=");
+    case Kind::And: return bin("&&");
+    case Kind::Or: return bin("||");
+    case Kind::Implies: return bin("==>");
+    case Kind::Add: return bin("+");
+    case Kind::Sub: return bin("-");
+    case Kind::Mul: return bin("*");
+    case Kind::Member: return bin("in");
+    case Kind::Minus: return bin("minus");
+    case Kind::Insert:
+      if (t->args[0]->kind == Kind::EmptySet) return "{" + show_term(t->args[1]) + "}";
+      return hvsl::to_string(t);
+    default: return hvsl::to_string(t);
+  }
+}
+
+std::string show_chunk_pattern(const hvsl::Assertion& c) {
+  std::string keys, values;
+  for (const auto& k : c.args) keys += (keys.empty() ? "" : ", ") + show_term(k);
+  for (const auto& v : c.values) values += (values.empty() ? "" : ", ") + show_term(v);
+  if (c.values.size() > 1) values = "(" + values + ")";
+  std::string res = c.name == "mem" ? "mem[" + keys + "]" : c.name + "(" + keys + ")";
+  return res + (c.read_only ? " |->[_] " : " |-> ") + values;
+}
+
+// What a key of `resource` (position k) ranges over when the invariant's
+// pattern binds it: what exists in the state. nullopt: no such resource.
+std::optional<std::vector<Word>> key_domain(const std::string& resource, std::size_t k, const State& s) {
+  const Machine& m = *s.machine;
+  std::vector<Word> out;
+  if (resource == "trans" || resource == "retrieved") {
+    for (const auto& [h, t] : s.trans)
+      if (t) out.push_back(h);
+  } else if (resource == "owner" || resource == "excl") {
+    for (const auto& pg : m.pages) out.push_back(pg.base);
+  } else if (resource == "access" || resource == "tx" || resource == "rx" || resource == "rxstate" ||
+             (resource == "reg" && k == 0)) {
+    for (VmId v = 0; v < m.vms.size(); ++v) out.push_back(v);
+  } else if (resource == "reg") {
+    for (Reg r = 0; r < hvsl::kRegCount; ++r) out.push_back(r);
+  } else if (resource == "mem") {
+    for (const auto& pg : m.pages)
+      for (Word i = 0; i < s.profile().page_size; ++i) out.push_back(pg.base + i);
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
+bool binds(const Term& t, const Env& env) {
+  return t->kind == hvsl::Kind::Var && !env.count(t->name) && !hvsl::reg_by_name(t->name) &&
+         t->name.rfind("old.", 0) != 0;
+}
+
+Value bool_value(bool b) { return Value{Sort::Bool, b ? Word(1) : Word(0), {}}; }
+
+// The concrete values of resource(keys) as logic/assertion_eval presents
+// them. Fails: the state has no such chunk; Unknown: no value denotes it
+// (the owner of a hypervisor page).
+struct Actual {
+  hvsl::Truth truth = hvsl::Truth::Holds;
+  std::vector<Value> values;
+  std::string why;
+};
+
+Actual actual(const std::string& r, const std::vector<Word>& keys, const State& s, const hvsl::PageIndex& pages) {
+  const Machine& m = *s.machine;
+  Actual a;
+  auto fails = [&] {
+    a.truth = hvsl::Truth::Fails;
+    return a;
+  };
+  auto vm = [&](Word w) { return w < m.vms.size(); };
+  auto word = [&](Word w) { a.values.push_back(word_value(w)); };
+  if (r == "mem") {
+    auto pi = pages.find(keys[0]);
+    if (!pi) return fails();
+    word(s.word(*pi, keys[0] % s.profile().page_size));
+  } else if (r == "access") {
+    if (!vm(keys[0])) return fails();
+    Value set{Sort::Set, 0, {}};
+    for (std::size_t i = 0; i < m.pages.size(); ++i)
+      if (hvsl::contains(s.pgt[i].access, VmId(keys[0]))) set.set.insert(m.pages[i].base);
+    a.values.push_back(std::move(set));
+  } else if (r == "owner" || r == "excl") {
+    auto pi = pages.find(keys[0]);
+    if (!pi) return fails();
+    if (r == "excl") {
+      a.values.push_back(bool_value(s.pgt[*pi].exclusive));
+    } else if (!s.pgt[*pi].owner) {
+      a.truth = hvsl::Truth::Unknown;
+      a.why = fmt::format("owner({}): the page is owned by the hypervisor, which no VM value denotes", keys[0]);
+    } else {
+      word(*s.pgt[*pi].owner);
+    }
+  } else if (r == "tx" || r == "rx") {
+    if (!vm(keys[0])) return fails();
+    const auto& page = r == "tx" ? m.vms[keys[0]].tx : m.vms[keys[0]].rx;
+    if (!page) return fails();
+    word(m.pages[*page].base);
+  } else if (r == "rxstate") {
+    if (!vm(keys[0])) return fails();
+    const auto& rx = s.vms[keys[0]].rx;
+    a.values.push_back(bool_value(rx.has_value()));
+    word(rx ? rx->length : 0);
+    word(rx ? rx->sender : 0);
+  } else if (r == "trans" || r == "retrieved") {
+    auto it = s.trans.find(keys[0]);
+    if (it == s.trans.end() || !it->second) return fails();
+    const hvsl::Transaction& t = *it->second;
+    if (r == "retrieved") {
+      a.values.push_back(bool_value(t.retrieved));
+    } else {
+      word(t.sender);
+      word(t.receiver);
+      a.values.push_back(Value{Sort::Set, 0, std::set<Word>(t.pages.begin(), t.pages.end())});
+      word(hvsl::encode(s.profile(), t.kind));
+    }
+  } else if (r == "reg") {
+    if (!vm(keys[0]) || keys[1] >= hvsl::kRegCount) return fails();
+    word(s.vms[keys[0]].regs[keys[1]]);
+  } else if (r == "handles") {
+    Value set{Sort::Set, 0, {}};
+    for (const auto& [h, t] : s.trans)
+      if (!t) set.set.insert(h);
+    a.values.push_back(std::move(set));
+  } else {
+    a.truth = hvsl::Truth::Unknown;
+    a.why = fmt::format("unknown resource '{}'", r);
+  }
+  return a;
+}
+
+}  // namespace
+
+std::string fact_loc(const hvsl::AbiFact& f) {
+  std::string file = f.loc.file;
+  if (auto slash = file.find_last_of('/'); slash != std::string::npos) file = file.substr(slash + 1);
+  return fmt::format("{}:{}", file, f.loc.line);
+}
+
+std::string fact_label(const hvsl::AbiFact& f) {
+  std::string chunks;
+  for (const auto& c : f.chunks) chunks += (chunks.empty() ? "" : " &*& ") + show_chunk_pattern(*c);
+  return fmt::format("{}: {} implies {}", fact_loc(f), chunks, show_term(f.fact));
+}
+
+FactCheck check_facts(const hvsl::Abi& abi, const State& s, FactEval how, const std::set<std::string>* changed) {
+  FactCheck out;
+  out.matches.assign(abi.facts.size(), 0);
+  out.touched.assign(abi.facts.size(), 0);
+  const Profile& p = s.profile();
+  const Regs& regs = s.vms[s.current].regs;
+  hvsl::PageIndex pages(*s.machine);
+  for (std::size_t fi = 0; fi < abi.facts.size(); ++fi) {
+    const hvsl::AbiFact& f = abi.facts[fi];
+    auto broken = [&](bool undecided, std::string why) { out.broken.push_back({fi, undecided, std::move(why)}); };
+    // Chunk i (its values bind or must equal), given its keys.
+    auto chunk = [&](std::size_t i, Env& env, bool& touched) -> hvsl::Truth {
+      const hvsl::Assertion& c = *f.chunks[i];
+      if (changed) {  // the resource this chunk names: did the step change it?
+        std::vector<Word> keys;
+        for (const auto& k : c.args)
+          if (auto v = hvsl::eval(k, p, env)) keys.push_back(v->word);
+        if (keys.size() == c.args.size()) {
+          if ((c.name == "owner" || c.name == "excl") && !keys.empty()) keys[0] = p.page_of(keys[0]);
+          if (changed->count(c.name == "handles" ? "handles()" : resource_key(c.name, keys))) touched = true;
+        }
+      }
+      if (how == FactEval::AssertionEval) {
+        auto r = hvsl::eval_assertion(f.chunks[i], s, s.current, regs, env);
+        if (r.truth == hvsl::Truth::Unknown)
+          broken(true, fmt::format("with {}: {} cannot be decided: {}", show_env(env), show_chunk_pattern(c), r.reason));
+        if (r.holds()) env = std::move(r.bindings);
+        return r.truth;
+      }
+      std::vector<Word> keys;
+      for (const auto& k : c.args) {
+        auto v = hvsl::eval(k, p, env);
+        if (!v) {
+          broken(true, fmt::format("with {}: the key {} of {} cannot be evaluated", show_env(env), show_term(k),
+                                   show_chunk_pattern(c)));
+          return hvsl::Truth::Unknown;
+        }
+        keys.push_back(v->word);
+      }
+      Actual a = actual(c.name, keys, s, pages);
+      if (a.truth == hvsl::Truth::Unknown) {
+        broken(true, fmt::format("with {}: {} cannot be decided: {}", show_env(env), show_chunk_pattern(c), a.why));
+        return a.truth;
+      }
+      if (a.truth == hvsl::Truth::Fails) return a.truth;
+      if (a.values.size() != c.values.size()) {
+        broken(true, fmt::format("{}: wrong number of values", show_chunk_pattern(c)));
+        return hvsl::Truth::Unknown;
+      }
+      Env local = env;
+      for (std::size_t k = 0; k < c.values.size(); ++k) {
+        const Term& v = c.values[k];
+        const Value& have = a.values[k];
+        if (binds(v, local)) {  // ?x
+          local[v->name] = have;
+          continue;
+        }
+        if (v->kind == hvsl::Kind::Insert && v->args[0]->kind == hvsl::Kind::EmptySet && binds(v->args[1], local) &&
+            have.sort == Sort::Set) {  // {?x}: a set of one element
+          if (have.set.size() != 1) return hvsl::Truth::Fails;
+          local[v->args[1]->name] = word_value(*have.set.begin());
+          continue;
+        }
+        auto want = hvsl::eval(v, p, local);  // a bound name: must equal
+        if (!want) {
+          broken(true, fmt::format("with {}: the value {} of {} cannot be evaluated", show_env(local), show_term(v),
+                                   show_chunk_pattern(c)));
+          return hvsl::Truth::Unknown;
+        }
+        if (!(*want == have)) return hvsl::Truth::Fails;
+      }
+      env = std::move(local);
+      return hvsl::Truth::Holds;
+    };
+    // chunk i, its key position k: a key that is a name not bound yet
+    // ranges over what exists
+    std::function<void(std::size_t, std::size_t, const Env&, bool)> match = [&](std::size_t i, std::size_t k,
+                                                                                const Env& env, bool touched) {
+      if (i == f.chunks.size()) {
+        ++out.matches[fi];
+        if (touched) ++out.touched[fi];
+        auto v = hvsl::eval(f.fact, p, env);
+        if (!v) broken(true, fmt::format("with {}: {} cannot be evaluated", show_env(env), show_term(f.fact)));
+        else if (!v->word) broken(false, fmt::format("with {}: {} is false", show_env(env), show_term(f.fact)));
+        return;
+      }
+      const hvsl::Assertion& c = *f.chunks[i];
+      if (k < c.args.size()) {
+        if (!binds(c.args[k], env)) return match(i, k + 1, env, touched);
+        auto dom = key_domain(c.name, k, s);
+        if (!dom) {
+          broken(true, fmt::format("{}: cannot enumerate the keys of '{}'", show_chunk_pattern(c), c.name));
+          return;
+        }
+        Env inner = env;
+        for (Word w : *dom) {
+          inner[c.args[k]->name] = word_value(w);
+          match(i, k + 1, inner, touched);
+        }
+        return;
+      }
+      Env next = env;
+      if (chunk(i, next, touched) == hvsl::Truth::Holds) match(i + 1, 0, next, touched);
+    };
+    match(0, 0, Env{}, false);
+  }
+  return out;
+}
+
 // ---- check_step ---------------------------------------------------------------------
 
-StepReport check_step(const hvsl::Abi& abi, const State& pre) {
+StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions& copts) {
   StepReport rep;
   const Profile& p = pre.profile();
   const VmId caller = pre.current;
   const Regs& regs = pre.vms[caller].regs;
   const hvsl::HvcSpec* call = abi.find(regs[abi.select]);
-  if (!call) {
-    rep.status = StepReport::Status::NoCall;
-    rep.reason = fmt::format("r{} = {:#x} names no call of the spec", abi.select, regs[abi.select]);
-    return rep;
-  }
-  rep.call = call->name;
+  if (call) rep.call = call->name;
   hvsl::AssertionEvalOptions opts;
   opts.export_if_bindings = true;
   const Env given = {{"caller", word_value(caller)}};
-
-  // 1. the footprint
-  auto req = hvsl::eval_assertion(call->requires_, pre, caller, regs, given, opts);
-  if (req.truth == hvsl::Truth::Fails) {
-    rep.status = StepReport::Status::Outside;
-    rep.reason = req.reason;
-    return rep;
-  }
-  if (req.truth == hvsl::Truth::Unknown) {
-    rep.status = StepReport::Status::Undecided;
-    rep.reason = req.reason;
-    return rep;
-  }
+  const bool facts = copts.facts && !abi.facts.empty();
 
   auto fail = [&](std::string what) { rep.failures.push_back(std::move(what)); };
   std::string context;
+  hvsl::AssertionEvalResult req;
   auto finish = [&](const State* post) {
     rep.status = StepReport::Status::Disagreement;
     rep.details = "state before:\n" + describe(pre);
-    rep.details += fmt::format("call {} by vm{}; bindings of the requires: {}\n", call->name, caller,
-                               show_env(req.bindings));
+    if (call)
+      rep.details += fmt::format("call {} by vm{}; bindings of the requires: {}\n", call->name, caller,
+                                 show_env(req.bindings));
+    else
+      rep.details += fmt::format("vm{} calls with r{} = {:#x}, which names no call of the spec\n", caller, abi.select,
+                                 regs[abi.select]);
     rep.details += context;
     if (post) {
       rep.details += "what changed:\n";
@@ -315,6 +593,67 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre) {
     }
     return rep;
   };
+
+  // 0. the invariants on the state before: one it breaks is not a state the
+  // hypervisor keeps (or, if the generator meant it to be well-formed, the
+  // invariant is wrong)
+  if (facts) {
+    auto fc = check_facts(abi, pre);
+    if (!fc.broken.empty()) {
+      for (const auto& b : fc.broken)
+        if (std::find(rep.pre_broken.begin(), rep.pre_broken.end(), b.fact) == rep.pre_broken.end())
+          rep.pre_broken.push_back(b.fact);
+      if (copts.well_formed) {
+        for (const auto& b : fc.broken)
+          fail(fmt::format("a state the generator made well-formed {} the invariant at {}: {}",
+                           b.undecided ? "cannot decide" : "breaks", fact_label(abi.facts[b.fact]), b.how));
+        context = "(the state before is checked against the invariants)\n";
+        return finish(nullptr);
+      }
+      const auto& b = fc.broken.front();
+      rep.status = StepReport::Status::BreaksInvariant;
+      rep.reason = fmt::format("{}{}", fact_loc(abi.facts[b.fact]), b.undecided ? " (undecided)" : "");
+      return rep;
+    }
+  }
+
+  // The invariants on the state after: every call keeps them.
+  auto check_post = [&](const State& post, const std::string& what) {
+    if (!facts) return;
+    std::set<std::string> changed;
+    for (const auto& c : changes(pre, post)) changed.insert(c.key);
+    auto fc = check_facts(abi, post, FactEval::Native, &changed);
+    rep.post_matches = fc.matches;
+    rep.post_touched = fc.touched;
+    for (const auto& b : fc.broken)
+      fail(fmt::format("{} does not keep the invariant at {}: on the state after, {}{}", what,
+                       fact_label(abi.facts[b.fact]), b.undecided ? "undecided: " : "", b.how));
+  };
+  // A state the spec says nothing about (no call, outside the footprint):
+  // the hypervisor still keeps its invariants.
+  auto step_only = [&](StepReport::Status st, std::string reason) {
+    rep.status = st;
+    rep.reason = std::move(reason);
+    if (!facts) return rep;
+    hvsl::Interpreter in(pre);
+    if (!in.running()) return rep;
+    auto info = in.step();
+    if (!info.instr || info.instr->op != hvsl::Op::Hvc) return rep;
+    std::string what = call ? fmt::format("{} (outside its spec: {})", call->name, rep.reason)
+                            : fmt::format("the call with r{} = {:#x} (no call of the spec)", abi.select, regs[abi.select]);
+    check_post(in.state(), what);
+    if (rep.failures.empty()) return rep;
+    return finish(&in.state());
+  };
+
+  if (!call)
+    return step_only(StepReport::Status::NoCall,
+                     fmt::format("r{} = {:#x} names no call of the spec", abi.select, regs[abi.select]));
+
+  // 1. the footprint
+  req = hvsl::eval_assertion(call->requires_, pre, caller, regs, given, opts);
+  if (req.truth == hvsl::Truth::Fails) return step_only(StepReport::Status::Outside, req.reason);
+  if (req.truth == hvsl::Truth::Unknown) return step_only(StepReport::Status::Undecided, req.reason);
 
   // 2. the outcome
   Env genv = with_registers(req.bindings, regs);
@@ -395,6 +734,8 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre) {
     }
   }
 
+  check_post(post, fmt::format("{} ('{}')", call->name, out.name));
+
   // 4. the frame
   std::set<std::string> taken, read_only;
   for (const auto& c : req.chunks) (c.read_only ? read_only : taken).insert(chunk_key(c, p));
@@ -442,6 +783,7 @@ struct Builder {
   std::vector<Word> free_numbers;      // page numbers not used yet
   std::vector<std::size_t> code, data, mailboxes;  // page indices
   std::set<std::size_t> in_trans;      // data pages some transaction names
+  bool well_formed = true;             // no odd feature that breaks VMSL's §3.1 consistency
   Word hvc = 0;
 
   Builder(Rng& r, const Profile& prof) : rng(r), p(prof), m(std::make_unique<Machine>()) { m->profile = &p; }
@@ -586,12 +928,14 @@ struct Builder {
       if (rng.chance(0.03)) {
         t.receiver = t.sender;
         note("a transaction with sender = receiver");
+        well_formed = false;
       }
       t.kind = TransKind(rng.irange(0, 2));
       t.retrieved = t.kind != TransKind::Donate && rng.chance(0.5);
       if (t.kind == TransKind::Donate && rng.chance(0.05)) {
         t.retrieved = true;
         note("a retrieved donation");
+        well_formed = false;
       }
       int pages = 1;
       if (rng.chance(0.06)) {
@@ -604,11 +948,15 @@ struct Builder {
       if (int(candidates.size()) < pages) {
         candidates = data;
         note("a page in two transactions");
+        well_formed = false;
       }
       std::shuffle(candidates.begin(), candidates.end(), rng.g);
       std::vector<std::size_t> chosen(candidates.begin(), candidates.begin() + pages);
-      bool consistent = rng.chance(0.85);
-      if (!consistent) note("page table not as the transaction implies");
+      bool consistent = rng.chance(0.95);
+      if (!consistent) {
+        note("page table not as the transaction implies");
+        well_formed = false;
+      }
       for (auto i : chosen) {
         in_trans.insert(i);
         t.pages.push_back(m->pages[i].base);
@@ -774,6 +1122,7 @@ Case Generator::next() {
   b.state();
   Case c;
   c.odd = std::move(b.odd);
+  c.well_formed = b.well_formed;
   c.machine = std::move(b.m);
   c.state = std::move(b.s);
   c.state.machine = c.machine.get();
@@ -798,6 +1147,21 @@ const hvsl::Abi* AbiCache::get(const Profile& p, std::size_t vm_count) {
 void Stats::add(const StepReport& r, const Case& c) {
   ++cases;
   if (!c.odd.empty()) ++odd_cases;
+  if (c.well_formed) ++well_formed;
+  if (c.well_formed && !r.pre_broken.empty()) ++well_formed_broken;
+  auto grow = [&](std::size_t n) {
+    if (fact_pre_broken.size() < n) fact_pre_broken.resize(n), fact_post_matches.resize(n), fact_post_touched.resize(n);
+  };
+  for (std::size_t f : r.pre_broken) {
+    grow(f + 1);
+    ++fact_pre_broken[f];
+  }
+  if (!r.post_matches.empty()) {
+    ++post_states;
+    grow(r.post_matches.size());
+    for (std::size_t f = 0; f < r.post_matches.size(); ++f) fact_post_matches[f] += r.post_matches[f];
+    for (std::size_t f = 0; f < r.post_touched.size(); ++f) fact_post_touched[f] += r.post_touched[f];
+  }
   for (const auto& f : c.odd) ++odd_features[f];
   std::string call = r.call.empty() ? "(no call)" : r.call;
   ++per_call[call];
@@ -823,16 +1187,21 @@ void Stats::add(const StepReport& r, const Case& c) {
     }
     case StepReport::Status::Checked: ++checked; ++per_outcome[call][r.outcome]; break;
     case StepReport::Status::Disagreement: ++disagreements; break;
+    case StepReport::Status::BreaksInvariant:
+      ++breaks_invariant;
+      ++broken_reasons[r.reason];
+      break;
   }
 }
 
 Stats run(const std::string& spec_text, std::uint64_t seed, std::uint64_t cases,
-          const std::function<bool(const StepReport&, const Case&)>& on_disagreement) {
+          const std::function<bool(const StepReport&, const Case&)>& on_disagreement, const RunOptions& opts) {
   AbiCache abis(spec_text);
   Generator gen(seed);
   Stats st;
   for (std::uint64_t k = 0; k < cases; ++k) {
     Case c = gen.next();
+    c.number = k;
     const hvsl::Abi* abi = abis.get(c.state.profile(), c.machine->vms.size());
     if (!abi) {
       StepReport r;
@@ -842,16 +1211,24 @@ Stats run(const std::string& spec_text, std::uint64_t seed, std::uint64_t cases,
       on_disagreement(r, c);
       return st;
     }
-    StepReport r = check_step(*abi, c.state);
+    CheckOptions copts;
+    copts.well_formed = opts.well_formed_findings && c.well_formed;
+    StepReport r = check_step(*abi, c.state, copts);
     st.add(r, c);
     if (r.status == StepReport::Status::Disagreement && !on_disagreement(r, c)) break;
   }
-  // every outcome of the spec, also those never hit
-  if (const hvsl::Abi* abi = abis.get(Profile::vmsl(), 3))
+  // every outcome of the spec, also those never hit; every invariant
+  if (const hvsl::Abi* abi = abis.get(Profile::vmsl(), 3)) {
+    st.fact_labels.clear();
+    for (const auto& f : abi->facts) st.fact_labels.push_back(fact_label(f));
+    st.fact_pre_broken.resize(std::max(st.fact_pre_broken.size(), abi->facts.size()));
+    st.fact_post_matches.resize(st.fact_pre_broken.size());
+    st.fact_post_touched.resize(st.fact_pre_broken.size());
     for (const auto& call : abi->calls) {
       st.per_call.emplace(call.name, 0);
       for (const auto& o : call.outcomes) st.per_outcome[call.name].emplace(o.name, 0);
     }
+  }
   return st;
 }
 

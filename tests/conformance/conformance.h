@@ -22,6 +22,13 @@
 //     read with [_]), or the trans/retrieved of a handle that was free when
 //     the requires took handles(); and the ensures names no chunk outside
 //     that footprint.
+// Around all of this, the spec file's invariants (`invariant A implies e`,
+// Abi::facts; check_facts): every way each one's chunks match the state is
+// evaluated on the state before (a state that breaks one is not a state the
+// hypervisor keeps: skipped, or a disagreement if the generator meant it to
+// be well-formed) and, when the state before keeps them all, on the state
+// after the interpreter's step, whatever the call (a broken one there is a
+// disagreement: the call does not keep the invariant).
 // The generator (Generator) makes random machines and states, well-formed
 // and deliberately odd ones.
 #include <cstdint>
@@ -30,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,7 +57,8 @@ struct StepReport {
     Outside,      // the caller does not hold the call's footprint (requires fails)
     Undecided,    // the requires could not be decided concretely (Unknown)
     Checked,      // an outcome was chosen and checked
-    Disagreement  // the interpreter and the spec disagree (failures says how)
+    Disagreement, // the interpreter and the spec disagree (failures says how)
+    BreaksInvariant  // the state before breaks an invariant of the spec file (not a state the hypervisor keeps)
   };
   Status status = Status::NoCall;
   std::string call;                   // the call's name ("" for NoCall)
@@ -57,11 +66,60 @@ struct StepReport {
   std::string reason;                 // Outside / Undecided: why
   std::vector<std::string> failures;  // Disagreement: what failed
   std::string details;                // Disagreement: the state, the call, bindings, the change
+  // The invariants (index = Abi::facts): the facts the state before breaks
+  // (or cannot decide), and the matches evaluated on the state after (empty
+  // if it was not checked).
+  std::vector<std::size_t> pre_broken;
+  std::vector<std::uint64_t> post_matches;
+  std::vector<std::uint64_t> post_touched;  // of those, the matches with a chunk the step changed
+};
+
+// ---- the spec file's invariants on a concrete state ------------------------------
+
+// Every way an invariant's chunks match a state, in chunk order, as the
+// verifier matches held chunks (vcgen/symexec.cpp, Executor::apply_facts): a
+// key that is a name not bound yet ranges over what exists (handles with a
+// live transaction for trans/retrieved, declared pages for owner/excl, VM ids
+// for access/tx/rx/rxstate/reg, the words of declared pages for mem); then the
+// chunk's values are matched as hvsl::eval_assertion matches them ('?x'
+// binds, a bound name must equal, {?p} matches a one-element set; a chunk the
+// state does not have does not match), and at the end the fact is evaluated
+// with hvsl::eval.
+struct FactCheck {
+  std::vector<std::uint64_t> matches;  // per fact: the matches evaluated
+  std::vector<std::uint64_t> touched;  // per fact: those with a chunk in `changed`
+  struct Broken {
+    std::size_t fact = 0;
+    bool undecided = false;  // a chunk or the fact could not be evaluated (the owner of a hypervisor page)
+    std::string how;         // the bindings and what failed
+  };
+  std::vector<Broken> broken;  // every match whose fact is false (or undecided)
+};
+// Native: the chunks' values are computed here (fast); AssertionEval: each
+// chunk is evaluated by hvsl::eval_assertion (slow: a reference the tests
+// compare the native one with).
+enum class FactEval { Native, AssertionEval };
+// `changed`: resource keys as the frame check names them ("trans(3)",
+// "excl(4096)", "access(1)"), to count the matches that read one.
+FactCheck check_facts(const hvsl::Abi& abi, const hvsl::State& s, FactEval how = FactEval::Native,
+                      const std::set<std::string>* changed = nullptr);
+
+// "ffa.hvsl:217: trans(h) |->[_] (s, r, {p}, k) &*& excl(p) |->[_] e implies e == (k != 1)"
+// (pattern names without '?', constants as the profile encodes them)
+std::string fact_label(const hvsl::AbiFact& f);
+std::string fact_loc(const hvsl::AbiFact& f);  // "ffa.hvsl:217"
+
+struct CheckOptions {
+  bool facts = true;        // check the invariants on the states before and after
+  // The generator made the state well-formed (Case::well_formed): an
+  // invariant it breaks is a disagreement (the invariant is wrong), not a
+  // state to skip.
+  bool well_formed = false;
 };
 
 // Checks one hvc step of `pre`'s current VM (which must be running and have
 // an hvc at its pc) against `abi`.
-StepReport check_step(const hvsl::Abi& abi, const hvsl::State& pre);
+StepReport check_step(const hvsl::Abi& abi, const hvsl::State& pre, const CheckOptions& opts = {});
 
 // A readable dump of a state (for reports).
 std::string describe(const hvsl::State& s);
@@ -85,10 +143,16 @@ struct Rng {
 
 // A generated case: the machine (on the heap: the state points to it) and
 // the state before the call. `odd` lists the deliberately odd features.
+// `well_formed`: none of them breaks VMSL's transaction/page-table
+// consistency (§3.1): no transaction with sender = receiver, no retrieved
+// donation, no page in two transactions, every transaction's page entries
+// as it implies.
 struct Case {
   std::unique_ptr<hvsl::Machine> machine;
   hvsl::State state;
   std::vector<std::string> odd;
+  bool well_formed = true;
+  std::uint64_t number = 0;  // its number in the run (from 0)
 };
 
 class Generator {
@@ -117,7 +181,15 @@ class AbiCache {
 // Totals over many cases.
 struct Stats {
   std::uint64_t cases = 0, no_call = 0, outside = 0, undecided = 0, checked = 0, disagreements = 0;
-  std::uint64_t odd_cases = 0;
+  std::uint64_t breaks_invariant = 0;  // states before that break an invariant (skipped)
+  std::uint64_t post_states = 0;       // states after whose invariants were checked
+  std::uint64_t odd_cases = 0, well_formed = 0, well_formed_broken = 0;
+  // per invariant (index = Abi::facts): its label, the states before it
+  // breaks, the matches checked on states after, and of those the ones with
+  // a chunk the step changed (a transaction made, retrieved, ...)
+  std::vector<std::string> fact_labels;
+  std::vector<std::uint64_t> fact_pre_broken, fact_post_matches, fact_post_touched;
+  std::map<std::string, std::uint64_t> broken_reasons;  // skipped states: the first invariant broken -> count
   std::map<std::string, std::uint64_t> per_call;                                // cases per call
   std::map<std::string, std::map<std::string, std::uint64_t>> per_outcome;      // call -> outcome -> checked
   std::map<std::string, std::map<std::string, std::uint64_t>> outside_reasons;  // call -> reason -> count
@@ -125,9 +197,16 @@ struct Stats {
   void add(const StepReport& r, const Case& c);
 };
 
+struct RunOptions {
+  // A well-formed generated state (Case::well_formed) that breaks an
+  // invariant is a disagreement (off: it is only skipped, as any other).
+  bool well_formed_findings = true;
+};
+
 // Runs `cases` generated cases from `seed` against the spec text; calls
 // on_disagreement for each disagreement (stop by returning false).
 Stats run(const std::string& spec_text, std::uint64_t seed, std::uint64_t cases,
-          const std::function<bool(const StepReport&, const Case&)>& on_disagreement);
+          const std::function<bool(const StepReport&, const Case&)>& on_disagreement,
+          const RunOptions& opts = {});
 
 }  // namespace conformance
