@@ -298,8 +298,11 @@ std::string show(const Term& t, int outer) {
     case Kind::Lt: return bin("<");
     case Kind::Le: return bin("<=");
     case Kind::Not:
-      if (t->args[0]->kind == Kind::Eq)
-        return show(t->args[0]->args[0], 5) + " != " + show(t->args[0]->args[1], 5);
+      if (t->args[0]->kind == Kind::Eq) {
+        // a comparison, bracketed like "==" where its place needs it
+        std::string s = show(t->args[0]->args[0], 5) + " != " + show(t->args[0]->args[1], 5);
+        return 4 < outer ? "(" + s + ")" : s;
+      }
       return fmt::format("!{}", show(t->args[0], 9));  // (not "!" + ...: GCC 12 -Wrestrict false positive at -O3)
     case Kind::And: return bin("&&");
     case Kind::Or: return bin("||");

@@ -191,7 +191,7 @@ TEST_CASE("invariants: matching on a hand-made state, and against assertion_eval
   const auto* abi = abis.get(hvsl::Profile::vmsl(), 2);
   INFO(abis.errors());
   REQUIRE(abi != nullptr);
-  REQUIRE(abi->facts.size() == 5);
+  REQUIRE(abi->facts.size() == 6);
 
   // vm0 shares page 1000 with vm1 (handle 7; handle 8 free); page 2000 is vm1's
   hvsl::Machine m;
@@ -208,7 +208,7 @@ TEST_CASE("invariants: matching on a hand-made state, and against assertion_eval
   s.trans[8] = std::nullopt;
   auto fc = conformance::check_facts(*abi, s);
   CHECK(fc.broken.empty());
-  CHECK(fc.matches == std::vector<std::uint64_t>{1, 1, 1, 1, 1});
+  CHECK(fc.matches == std::vector<std::uint64_t>{1, 1, 1, 1, 1, 1});
 
   s.pgt[0].exclusive = true;  // not what a share implies
   fc = conformance::check_facts(*abi, s);
@@ -228,7 +228,7 @@ TEST_CASE("invariants: matching on a hand-made state, and against assertion_eval
   s.trans[7]->pages = {1000, 2000};  // {?p} does not match: the page facts do not apply
   fc = conformance::check_facts(*abi, s);
   CHECK(fc.broken.empty());
-  CHECK(fc.matches == std::vector<std::uint64_t>{1, 1, 0, 0, 0});
+  CHECK(fc.matches == std::vector<std::uint64_t>{1, 1, 0, 0, 0, 1});
 
   // the native matcher and assertion_eval agree on generated states
   // (well-formed and deliberately inconsistent ones)
