@@ -521,7 +521,10 @@ struct Pruning {
     Outcome a = on.s.check_valid(as, goal, "pruned"), b = off.s.check_valid(as, goal, "exact");
     for (const Outcome* o : {&a, &b})
       if (o->verdict == Verdict::Invalid) check_counterexample(on.p, as, goal, *o);
-    CHECK(a.verdict == b.verdict);
+    // Both decided: they must agree. (The exact encoding is the slower one;
+    // on a loaded machine it can hit the time limit, which is not a
+    // disagreement.)
+    if (a.verdict != Verdict::Unknown && b.verdict != Verdict::Unknown) CHECK(a.verdict == b.verdict);
     if (ites(a.smtlib) < ites(b.smtlib)) ++pruned;
     return a.verdict;
   }
