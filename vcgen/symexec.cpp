@@ -484,8 +484,10 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
     case K::Emp: return one(std::move(s));
     case K::Pure: {
       Term c = subst(a->cond, s, b);
+      // The names the clause itself uses (small), not those of the values
+      // substituted into it (which can be large, and are all bound).
       std::map<std::string, Sort> vars;
-      collect_vars(c, vars);
+      collect_vars(a->cond, vars);
       for (const auto& [v, sort] : vars)
         if (!v.empty() && v.find('#') == std::string::npos && v.find('.') == std::string::npos && !reg_by_name(v) &&
             !b.count(v)) {

@@ -40,7 +40,9 @@ BlockResult verify_vm(const Machine& m, VmId vm, const HvcSpecTable& hvc, const 
 
 std::vector<BlockResult> verify_machine(const Machine& m, const HvcSpecTable& hvc, const VerifyOptions& opts,
                                         smt::Stats* stats) {
-  smt::Solver solver(*m.profile, opts.smt);
+  smt::Options smt_opts = opts.smt;
+  smt_opts.smtlib = smt_opts.smtlib && opts.keep_vcs;  // the query text only when someone reads it
+  smt::Solver solver(*m.profile, smt_opts);
   std::vector<BlockResult> out;
   std::vector<VmId> verified;  // every VM with a spec, --only or not: they share the machine
   for (VmId v = 0; v < m.vms.size(); ++v)
