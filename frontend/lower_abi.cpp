@@ -357,25 +357,7 @@ class AbiLowering {
     if (t->args.empty()) return t;
     std::vector<Term> a;
     for (const auto& x : t->args) a.push_back(at_call(x));
-    switch (t->kind) {
-      case Kind::Add: return tb_.add(a[0], a[1]);
-      case Kind::Sub: return tb_.sub(a[0], a[1]);
-      case Kind::Mul: return tb_.mul(a[0], a[1]);
-      case Kind::PageOf: return tb_.page_of(a[0]);
-      case Kind::Eq: return tb_.eq(a[0], a[1]);
-      case Kind::Lt: return tb_.lt(a[0], a[1]);
-      case Kind::Le: return tb_.le(a[0], a[1]);
-      case Kind::Not: return tb_.not_(a[0]);
-      case Kind::And: return tb_.and_(a[0], a[1]);
-      case Kind::Or: return tb_.or_(a[0], a[1]);
-      case Kind::Implies: return tb_.implies(a[0], a[1]);
-      case Kind::Ite: return tb_.ite(a[0], a[1], a[2]);
-      case Kind::Insert: return tb_.insert(a[0], a[1]);
-      case Kind::Union: return tb_.union_(a[0], a[1]);
-      case Kind::Minus: return tb_.minus(a[0], a[1]);
-      case Kind::Member: return tb_.member(a[0], a[1]);
-      default: return t;
-    }
+    return tb_.rebuild(t, std::move(a));
   }
 
   // The chunks `a` takes that are not in `replaced`, with the same 'if'

@@ -184,6 +184,28 @@ Term TermBuilder::member(Term w, Term set) const {
   return make(Kind::Member, Sort::Bool, {std::move(w), std::move(set)});
 }
 
+Term TermBuilder::rebuild(const Term& t, std::vector<Term> a) const {
+  switch (t->kind) {
+    case Kind::Add: return add(a[0], a[1]);
+    case Kind::Sub: return sub(a[0], a[1]);
+    case Kind::Mul: return mul(a[0], a[1]);
+    case Kind::PageOf: return page_of(a[0]);
+    case Kind::Eq: return eq(a[0], a[1]);
+    case Kind::Lt: return lt(a[0], a[1]);
+    case Kind::Le: return le(a[0], a[1]);
+    case Kind::Not: return not_(a[0]);
+    case Kind::And: return and_(a[0], a[1]);
+    case Kind::Or: return or_(a[0], a[1]);
+    case Kind::Implies: return implies(a[0], a[1]);
+    case Kind::Ite: return ite(a[0], a[1], a[2]);
+    case Kind::Insert: return insert(a[0], a[1]);
+    case Kind::Union: return union_(a[0], a[1]);
+    case Kind::Minus: return minus(a[0], a[1]);
+    case Kind::Member: return member(a[0], a[1]);
+    default: return t;
+  }
+}
+
 std::optional<std::set<Word>> literal_set(const Term& t) {
   switch (t->kind) {
     case Kind::EmptySet: return std::set<Word>{};

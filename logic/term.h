@@ -91,6 +91,10 @@ class TermBuilder {
   Term minus(Term a, Term b) const;
   Term member(Term w, Term set) const;
 
+  // `t`'s operator applied to new arguments (folded like the builders above);
+  // for rewriting terms (substitution). Leaves keep `t`.
+  Term rebuild(const Term& t, std::vector<Term> args) const;
+
  private:
   const Profile& p_;
   Term make(Kind k, Sort s, std::vector<Term> args, Word value = 0, std::string name = {}) const;
