@@ -1,0 +1,721 @@
+// hvsl_attack: the concrete attack test (issue 5; tests/attack/README.md).
+//
+// hvsl verifies known VMs robustly: whatever code the unknown VMs run, each
+// known VM keeps its claim (never faults; halts only with its postcondition,
+// or never terminates). This program checks that claim concretely: for each
+// .hvsl file it replaces the code of every unknown VM by a random program,
+// runs the whole machine on the reference interpreter, and checks every
+// known VM that has an `ensures` on the final state. A violation is
+// reported with everything needed to reproduce it, including the attacker
+// programs as hvsl source to paste into the file.
+//
+// Exit codes: 0 no violation, 1 a violation, 2 bad options or input.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "frontend/parser.h"
+#include "logic/assertion_eval.h"
+#include "logic/interpreter.h"
+#include "logic/report.h"
+
+namespace {
+
+using hvsl::Instr;
+using hvsl::Machine;
+using hvsl::Op;
+using hvsl::Reg;
+using hvsl::VmId;
+using hvsl::Word;
+
+struct Options {
+  int programs = 1000;
+  std::uint64_t seed = 20240705;
+  std::uint64_t max_steps = 5000;
+  int length = 40;      // random instructions per program, before the final loop
+  int show = 1;         // violations reported in full, per file
+  std::optional<int> only;  // run only this program
+  bool as_is = false;       // run the file's own code once, no random programs
+  std::vector<std::string> files;
+};
+
+// ---- randomness ---------------------------------------------------------------------------
+
+struct Rng {
+  std::mt19937_64 g;
+  // Each program has its own generator, so program k can be rerun alone (--only k).
+  Rng(std::uint64_t seed, std::uint64_t program) {
+    std::seed_seq seq{std::uint32_t(seed), std::uint32_t(seed >> 32), std::uint32_t(program)};
+    g.seed(seq);
+  }
+  std::size_t below(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(g); }
+  int irange(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(g); }  // inclusive
+  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(g) < p; }
+  template <class T> const T& pick(const std::vector<T>& v) { return v[below(v.size())]; }
+};
+
+// ---- what an attacker program may name --------------------------------------------------
+
+// An immediate with the text that names it in hvsl source ("pshare + 2",
+// "vm1", "SHARE", "5"), so a generated program prints as pasteable source.
+struct Imm {
+  Word value = 0;
+  std::string text;
+};
+
+Imm number(Word w) { return {w, fmt::format("{}", w)}; }
+
+// The interesting values of one machine, from one VM's point of view.
+struct Vocabulary {
+  std::vector<Imm> addresses;   // every page base and base + small offsets
+  std::vector<Imm> loadable;    // those the VM can read at the start (not its TX page)
+  std::vector<Imm> storable;    // those the VM can write at the start (not its RX page)
+  std::vector<Imm> pages;       // every page base
+  std::vector<Imm> own_pages;   // pages the VM owns exclusively and can access (valid to share)
+  std::vector<Imm> vms;         // every VM id, by name
+  std::vector<Imm> secondaries; // every VM but the primary
+  std::vector<Imm> handles;     // the valid handles
+  std::vector<Imm> calls;       // the 11 hypercall ids
+  std::vector<Imm> small;       // 0..10, the descriptor length, a page size and one more
+  std::optional<Imm> tx, rx;    // the VM's own mailboxes
+  Imm self;
+};
+
+Vocabulary vocabulary(const Machine& m, VmId self) {
+  const hvsl::Profile& p = *m.profile;
+  Vocabulary v;
+  for (const auto& pg : m.pages) {
+    v.pages.push_back({pg.base, pg.name});
+    std::vector<Imm> at;
+    for (Word off : {0, 1, 2, 3, 4, 5}) at.push_back({pg.base + off, off ? fmt::format("{} + {}", pg.name, off) : pg.name});
+    at.push_back({pg.base + p.page_size - 1, fmt::format("{} + {}", pg.name, p.page_size - 1)});
+    v.addresses.insert(v.addresses.end(), at.begin(), at.end());
+    if (hvsl::contains(pg.access, self)) {
+      bool is_tx = m.vms[self].tx && m.pages[*m.vms[self].tx].base == pg.base;
+      bool is_rx = m.vms[self].rx && m.pages[*m.vms[self].rx].base == pg.base;
+      if (!is_tx) v.loadable.insert(v.loadable.end(), at.begin(), at.end());
+      if (!is_rx) v.storable.insert(v.storable.end(), at.begin(), at.end());
+    }
+    if (pg.owner == self && pg.exclusive && hvsl::contains(pg.access, self)) v.own_pages.push_back({pg.base, pg.name});
+  }
+  for (VmId i = 0; i < m.vms.size(); ++i) {
+    v.vms.push_back({i, m.vms[i].name});
+    if (i != 0) v.secondaries.push_back({i, m.vms[i].name});
+  }
+  for (Word h : m.handles) v.handles.push_back(number(h));
+  for (int h = 0; h < hvsl::kHypercallCount; ++h)
+    v.calls.push_back({hvsl::encode(p, hvsl::Hypercall(h)), std::string(hvsl::name(hvsl::Hypercall(h)))});
+  for (Word w = 0; w <= 10; ++w) v.small.push_back(number(w));
+  v.small.push_back(number(p.page_size));
+  v.small.push_back(number(p.page_size + 1));
+  const auto& d = m.vms[self];
+  if (d.tx) v.tx = Imm{m.pages[*d.tx].base, m.pages[*d.tx].name};
+  if (d.rx) v.rx = Imm{m.pages[*d.rx].base, m.pages[*d.rx].name};
+  v.self = {self, d.name};
+  return v;
+}
+
+// ---- programs -----------------------------------------------------------------------------
+
+// One generated instruction. A jump's immediate is the address of an
+// instruction of the same program (`target`), fixed once the program's
+// length is known, and printed as a label.
+struct GenInstr {
+  Instr instr;
+  std::string imm_text;
+  std::optional<int> target;  // index into the program, for mov rA, <label>
+};
+
+struct Program {
+  VmId vm = 0;
+  std::string page;  // the page the code goes into (its start)
+  Word base = 0;
+  std::vector<GenInstr> code;
+  bool had_code = false;  // the VM had a code block we replaced
+};
+
+GenInstr mov(Reg a, const Imm& i) { return {Instr{Op::MovImm, a, 0, i.value}, i.text, {}}; }
+GenInstr op2(Op op, Reg a, Reg b) { return {Instr{op, a, b, 0}, "", {}}; }
+GenInstr op1(Op op, Reg a = 0) { return {Instr{op, a, 0, 0}, "", {}}; }
+GenInstr hvc() { return op1(Op::Hvc); }
+
+// The label of instruction k of the program of VM `vm`.
+std::string label(const Machine& m, VmId vm, int k) { return fmt::format("atk_{}_{}", m.vms[vm].name, k); }
+
+std::string show(const Machine& m, const Program& p) {
+  std::set<int> labelled;
+  for (const auto& g : p.code)
+    if (g.target) labelled.insert(*g.target);
+  std::string out = fmt::format("  code at {} {{\n", p.page);
+  for (int k = 0; k <= int(p.code.size()); ++k) {
+    if (labelled.count(k)) out += fmt::format("  {}:\n", label(m, p.vm, k));
+    if (k == int(p.code.size())) break;
+    const GenInstr& g = p.code[k];
+    std::string text = hvsl::to_string(g.instr);
+    if (g.instr.op == Op::MovImm || g.instr.op == Op::CmpImm || g.instr.op == Op::Mult) {
+      std::string imm = g.target ? label(m, p.vm, *g.target) : g.imm_text;
+      if (!imm.empty()) text = text.substr(0, text.rfind(',') + 1) + " " + imm;
+    }
+    out += "    " + text + "\n";
+  }
+  return out + "  }\n";
+}
+
+// Builds one random program for VM `self`, instruction by instruction, from
+// snippets that each do something an attacker would try.
+class Generator {
+ public:
+  Generator(const Machine& m, VmId self, Rng& rng) : m_(m), self_(self), v_(vocabulary(m, self)), rng_(rng) {
+    for (VmId i = 1; i < m.vms.size(); ++i) run_order_.push_back(i);
+  }
+
+  std::vector<GenInstr> generate(int length, int room) {
+    out_.clear();
+    bool primary = self_ == 0;
+    int tail = primary ? 3 * int(run_order_.size()) + 2 : 4;
+    int body = std::max(0, std::min(length, room - tail - 20));
+    while (int(out_.size()) < body) {
+      // An unknown primary must run the secondaries, or nothing else executes.
+      if (primary && !run_order_.empty() && rng_.chance(0.3)) run_next();
+      else snippet();
+    }
+    if (int(out_.size()) > room - tail) out_.resize(std::max(0, room - tail));
+    int loop = int(out_.size());
+    // Mostly end in a loop that hands the processor back (a secondary yields,
+    // the primary runs every secondary), so the known VMs get to run again.
+    // Otherwise the program runs off its end and faults.
+    if (rng_.chance(0.9)) {
+      if (primary) {
+        std::shuffle(run_order_.begin(), run_order_.end(), rng_.g);
+        for (VmId i : run_order_) call(hvsl::Hypercall::Run, {{Reg(1), v_.vms[i]}});
+      } else {
+        call(hvsl::Hypercall::Yield, {});
+      }
+      jump_to(Op::Br, loop);
+    }
+    resolve_jumps(loop);
+    return out_;
+  }
+
+ private:
+  const Machine& m_;
+  VmId self_;
+  Vocabulary v_;
+  Rng& rng_;
+  std::vector<GenInstr> out_;
+  std::vector<VmId> run_order_;
+  std::size_t next_run_ = 0;
+  std::vector<std::pair<int, int>> forward_;  // (instruction, distance): jumps resolved at the end
+
+  void emit(GenInstr g) { out_.push_back(std::move(g)); }
+  Reg reg() { return Reg(rng_.chance(0.9) ? rng_.irange(0, 8) : rng_.irange(0, 30)); }
+  std::pair<Reg, Reg> two_regs() {
+    Reg a = reg(), b = reg();
+    while (b == a) b = reg();
+    return {a, b};
+  }
+  Word imm_max() const { return m_.profile->imm_max; }
+
+  // A value biased toward what matters to the machine.
+  Imm value() {
+    switch (rng_.below(8)) {
+      case 0: case 1: return rng_.pick(v_.addresses);
+      case 2: return rng_.pick(v_.vms);
+      case 3: return v_.handles.empty() ? number(0) : rng_.pick(v_.handles);
+      case 4: return rng_.pick(v_.calls);
+      case 5: case 6: return rng_.pick(v_.small);
+      default:
+        if (rng_.chance(0.5)) return number(Word(rng_.below(1000)));
+        return number(std::uniform_int_distribution<Word>(0, imm_max())(rng_.g));
+    }
+  }
+
+  // An address for a load or store: mostly one the VM can access (an
+  // inaccessible one faults the attacker and ends the run, which tests less).
+  Imm address(bool store) {
+    const auto& ok = store ? v_.storable : v_.loadable;
+    return !ok.empty() && rng_.chance(0.85) ? rng_.pick(ok) : rng_.pick(v_.addresses);
+  }
+
+  // mov r0, CALL; mov rN, arg...; hvc
+  void call(hvsl::Hypercall h, std::vector<std::pair<Reg, Imm>> args) {
+    emit(mov(0, v_.calls[int(h)]));
+    for (const auto& [r, i] : args) emit(mov(r, i));
+    emit(hvc());
+  }
+
+  void run_next() {
+    if (next_run_ == 0) std::shuffle(run_order_.begin(), run_order_.end(), rng_.g);
+    call(hvsl::Hypercall::Run, {{Reg(1), v_.vms[run_order_[next_run_]]}});
+    next_run_ = (next_run_ + 1) % run_order_.size();
+  }
+
+  Imm handle() { return rng_.chance(0.8) && !v_.handles.empty() ? rng_.pick(v_.handles) : rng_.pick(v_.small); }
+
+  // Any hypercall, with arguments of the kind it takes (mostly).
+  void hypercall() {
+    using H = hvsl::Hypercall;
+    H h = H(rng_.below(hvsl::kHypercallCount));
+    std::vector<std::pair<Reg, Imm>> args;
+    switch (h) {
+      case H::Run: args = {{1, rng_.pick(v_.vms)}}; break;
+      case H::Share: case H::Lend: case H::Donate:
+        args = {{1, rng_.chance(0.7) ? number(5) : rng_.pick(v_.small)}}; break;
+      case H::Retrieve: case H::Relinquish: case H::Reclaim: args = {{1, handle()}}; break;
+      case H::Send: args = {{1, rng_.pick(v_.vms)}, {2, rng_.pick(v_.small)}}; break;
+      default: break;
+    }
+    if (rng_.chance(0.2)) args.emplace_back(Reg(rng_.irange(3, 8)), value());  // noise in another register
+    if (rng_.chance(0.05)) {  // an id that names no call: INV_PARAM
+      emit(mov(0, value()));
+      emit(hvc());
+      return;
+    }
+    call(h, args);
+  }
+
+  // A memory descriptor in the TX page, then SHARE, LEND or DONATE:
+  // [sender = self, handle 0, 1 page, receiver, page], sometimes with one
+  // field wrong.
+  void mem_send() {
+    if (!v_.tx) return hypercall();
+    Imm page = !v_.own_pages.empty() && rng_.chance(0.5) ? rng_.pick(v_.own_pages) : rng_.pick(v_.pages);
+    Imm receiver = rng_.pick(v_.vms);
+    std::vector<Imm> fields = {v_.self, number(0), number(1), receiver, page};
+    if (rng_.chance(0.2)) fields[rng_.below(fields.size())] = value();
+    auto [ra, rv] = two_regs();
+    for (std::size_t k = 0; k < fields.size(); ++k) {
+      emit(mov(ra, {v_.tx->value + k, k ? fmt::format("{} + {}", v_.tx->text, k) : v_.tx->text}));
+      emit(mov(rv, fields[k]));
+      emit(op2(Op::Str, rv, ra));
+    }
+    using H = hvsl::Hypercall;
+    H h = rng_.pick(std::vector<H>{H::Share, H::Lend, H::Donate});
+    call(h, {{1, rng_.chance(0.9) ? number(5) : rng_.pick(v_.small)}});
+  }
+
+  void store() {
+    auto [ra, rv] = two_regs();
+    emit(mov(ra, address(true)));
+    if (rng_.chance(0.8)) emit(mov(rv, value()));
+    emit(op2(Op::Str, rv, ra));
+  }
+
+  void load() {
+    auto [ra, rv] = two_regs();
+    emit(mov(ra, address(false)));
+    emit(op2(Op::Ldr, rv, ra));
+  }
+
+  // Copies a word (say an instruction of some code page) somewhere else.
+  void copy() {
+    auto [ra, rv] = two_regs();
+    emit(mov(ra, address(false)));
+    emit(op2(Op::Ldr, rv, ra));
+    emit(mov(ra, address(true)));
+    emit(op2(Op::Str, rv, ra));
+  }
+
+  // Reads a word of the RX page (a message, a retrieve message's handle) and
+  // uses it as the handle or VM argument of a call.
+  void from_rx() {
+    if (!v_.rx) return hypercall();
+    Reg ra = Reg(rng_.irange(3, 8));
+    Word off = rng_.below(5);
+    emit(mov(ra, {v_.rx->value + off, off ? fmt::format("{} + {}", v_.rx->text, off) : v_.rx->text}));
+    emit(op2(Op::Ldr, 1, ra));
+    using H = hvsl::Hypercall;
+    emit(mov(0, v_.calls[int(rng_.pick(std::vector<H>{H::Retrieve, H::Relinquish, H::Reclaim, H::Run, H::Poll}))]));
+    emit(hvc());
+  }
+
+  void arith() {
+    auto [a, b] = two_regs();
+    switch (rng_.below(6)) {
+      case 0: emit(mov(a, value())); break;
+      case 1: emit(op2(Op::MovReg, a, b)); break;
+      case 2: emit(op2(Op::Add, a, b)); break;
+      case 3: emit(op2(Op::Sub, a, b)); break;
+      case 4: {
+        Imm i = rng_.pick(v_.small);
+        emit({Instr{Op::Mult, a, 0, i.value}, i.text, {}});
+        break;
+      }
+      default:
+        if (rng_.chance(0.5)) { Imm i = value(); emit({Instr{Op::CmpImm, a, 0, i.value}, i.text, {}}); }
+        else emit(op2(Op::CmpReg, a, b));
+    }
+  }
+
+  // A jump inside the program, mostly forward (a backward jump can loop
+  // without ever yielding); or rarely anywhere (into data: a fault).
+  void branch() {
+    Op op = rng_.chance(0.6) ? Op::Bne : Op::Br;
+    if (rng_.chance(0.05)) {
+      Reg r = reg();
+      emit(mov(r, rng_.pick(v_.addresses)));
+      emit(op1(op, r));
+      return;
+    }
+    int here = int(out_.size());
+    int target = rng_.chance(0.9) ? here + 2 + rng_.irange(0, 8) : std::max(0, here - rng_.irange(1, 10));
+    jump_to(op, target);
+  }
+
+  void jump_to(Op op, int target) {
+    Reg r = reg();
+    if (target > int(out_.size())) forward_.push_back({int(out_.size()), target});
+    GenInstr g = mov(r, number(0));
+    g.target = target;
+    emit(g);
+    emit(op1(op, r));
+  }
+
+  // Forward targets past the end of the body land on the final loop.
+  void resolve_jumps(int loop) {
+    for (auto [at, target] : forward_)
+      if (at < int(out_.size())) out_[at].target = std::min(target, loop);
+    forward_.clear();
+    for (auto& g : out_)
+      if (g.target) {
+        *g.target = std::min(*g.target, int(out_.size()));
+        g.instr.imm = 0;  // fixed when the program is placed (base + target)
+      }
+  }
+
+  void snippet() {
+    switch (rng_.below(100) / 5) {  // 20 slots of 5%
+      case 0: case 1: case 2: case 3: case 4: hypercall(); break;
+      case 5: case 6: mem_send(); break;
+      case 7: case 8: case 9: store(); break;
+      case 10: load(); break;
+      case 11: copy(); break;
+      case 12: from_rx(); break;
+      case 13: case 14: case 15: arith(); break;
+      case 16: case 17: branch(); break;
+      case 18: emit(op1(Op::Nop)); break;
+      default:  // rarely halt or fail: either stops the whole machine
+        if (rng_.chance(0.9)) arith();
+        else emit(op1(rng_.chance(0.5) ? Op::Halt : Op::Fail));
+    }
+  }
+};
+
+// ---- placing programs into the machine ----------------------------------------------------
+
+bool is_mailbox(const Machine& m, std::size_t page) {
+  for (const auto& vm : m.vms)
+    if (vm.tx == page || vm.rx == page) return true;
+  return false;
+}
+
+// Where VM `v`'s program goes: the start of its code page, or for a VM
+// without code, of a page it owns (else can access) that holds no mailbox.
+// Returns the page index and the room there (up to the next code block).
+std::optional<std::pair<std::size_t, Word>> code_place(const Machine& m, VmId v) {
+  const Word ps = m.profile->page_size;
+  std::optional<std::size_t> page;
+  if (m.vms[v].code) {
+    Word base = m.profile->page_of(m.vms[v].code->base);
+    for (std::size_t i = 0; i < m.pages.size(); ++i)
+      if (m.pages[i].base == base) page = i;
+  } else {
+    for (int pass = 0; pass < 2 && !page; ++pass)
+      for (std::size_t i = 0; i < m.pages.size() && !page; ++i) {
+        const auto& pg = m.pages[i];
+        if (!hvsl::contains(pg.access, v) || is_mailbox(m, i) || (pass == 0 && pg.owner != v)) continue;
+        page = i;
+      }
+  }
+  if (!page) return std::nullopt;
+  Word start = m.pages[*page].base, end = start + ps;
+  for (VmId o = 0; o < m.vms.size(); ++o) {
+    if (o == v || !m.vms[o].code) continue;
+    Word b = m.vms[o].code->base, e = b + m.vms[o].code->instrs.size();
+    if (b <= start && e > start) return std::nullopt;  // another VM's code starts the page
+    if (b > start && b < end) end = b;
+  }
+  return std::pair{*page, end - start};
+}
+
+struct Attack {
+  Machine machine;
+  std::vector<Program> programs;  // one per unknown VM that got code
+};
+
+Attack make_attack(const Machine& base, Rng& rng, const Options& o) {
+  Attack a{base, {}};
+  Machine& m = a.machine;
+  for (VmId v = 0; v < m.vms.size(); ++v) {
+    if (m.vms[v].known) continue;
+    auto place = code_place(base, v);
+    if (!place) continue;  // nowhere to put code: the VM faults at its first fetch
+    Program p;
+    p.vm = v;
+    p.page = m.pages[place->first].name;
+    p.base = m.pages[place->first].base;
+    p.had_code = m.vms[v].code.has_value();
+    Generator gen(m, v, rng);
+    p.code = gen.generate(o.length, int(std::min<Word>(place->second, 100000)));
+    hvsl::CodeBlock cb;
+    cb.base = p.base;
+    for (auto& g : p.code) {
+      if (g.target) g.instr.imm = p.base + Word(*g.target);
+      cb.instrs.push_back(g.instr);
+      cb.locs.push_back(m.vms[v].loc);
+    }
+    cb.loc = m.vms[v].loc;
+    m.vms[v].code = std::move(cb);
+    m.vms[v].regs.erase(hvsl::kPc);  // start at the program
+    a.programs.push_back(std::move(p));
+  }
+  m.encode_programs();
+  return a;
+}
+
+// ---- checking the claims ------------------------------------------------------------------
+
+std::string claim_of(const hvsl::Postcondition& post) {
+  bool trivial = !post.assertion ||
+                 (post.assertion->kind == hvsl::Assertion::Kind::Pure && hvsl::is_true(post.assertion->cond));
+  return post.never_terminates ? "never terminates (never halts, never faults)"
+         : trivial             ? "never faults (halting allowed)"
+                               : "ends only by halting, with its postcondition";
+}
+
+struct Violation {
+  VmId vm = 0;
+  std::string what;
+};
+
+// Checks every known VM with an `ensures` on the final state. `pre` holds
+// each VM's precondition bindings (from the initial state), or nullopt for a
+// VM whose precondition does not hold there (it is not checked).
+std::vector<Violation> check_claims(const Machine& m, const hvsl::State& initial, const hvsl::State& final_state,
+                                    const std::vector<std::optional<hvsl::Env>>& pre, int& undecided) {
+  std::vector<Violation> out;
+  for (VmId v = 0; v < m.vms.size(); ++v) {
+    const auto& d = m.vms[v];
+    if (!d.known || !d.spec.ensures || !pre[v]) continue;
+    const auto& post = *d.spec.ensures;
+    const auto& s = final_state.vms[v];
+    std::string claim = claim_of(post);
+    switch (s.mode) {
+      case hvsl::Mode::Exec: break;
+      case hvsl::Mode::Fail:
+      case hvsl::Mode::FailPageFault:
+        out.push_back({v, fmt::format("{} ({}) ends in {} at pc {}", d.name, claim, hvsl::name(s.mode),
+                                      hvsl::describe_addr(m, s.pc()))});
+        break;
+      case hvsl::Mode::Halt:
+        if (post.never_terminates) {
+          out.push_back({v, fmt::format("{} ({}) halted", d.name, claim)});
+        } else if (post.assertion) {
+          auto r = hvsl::eval_assertion(post.assertion, final_state, v, initial.vms[v].regs, *pre[v]);
+          if (r.truth == hvsl::Truth::Fails)
+            out.push_back({v, fmt::format("{} ({}) halted, but its postcondition (line {}) does not hold: {}", d.name,
+                                          claim, post.loc.line, r.reason)});
+          else if (r.truth == hvsl::Truth::Unknown)
+            ++undecided;
+        }
+        break;
+    }
+  }
+  return out;
+}
+
+// ---- the test -----------------------------------------------------------------------------
+
+struct Counts {
+  std::uint64_t programs = 0, steps = 0, violations = 0, undecided = 0;
+  std::map<std::string, std::uint64_t> ends;   // how runs ended: "step limit", "known VM halted", ...
+  std::map<std::string, std::uint64_t> calls;  // "SHARE ok", "RUN DENIED", ...
+  std::map<VmId, std::uint64_t> ran, ended;    // per checked VM: programs in which it ran / halted or faulted
+};
+
+// Why a run stopped: "step limit", "known VM halted", "unknown VM: page fault", ...
+std::string how_it_ended(const hvsl::State& s, const hvsl::RunResult& r) {
+  if (r.reason == hvsl::StopReason::StepLimit) return "step limit";
+  const auto& vm = s.vms[s.current];
+  std::string who = s.machine->vms[s.current].known ? "known VM" : "unknown VM";
+  switch (vm.mode) {
+    case hvsl::Mode::Halt: return who + " halted";
+    case hvsl::Mode::FailPageFault: return who + ": page fault";
+    default: break;
+  }
+  // FailI: a `fail` instruction, or a fetch that failed (no access, not an instruction).
+  if (auto page = hvsl::PageIndex(*s.machine).find(vm.pc())) {
+    const hvsl::Instr* i = s.machine->encoding.decode(s.word(*page, vm.pc() % s.profile().page_size));
+    if (i && i->op == Op::Fail) return who + ": fail";
+  }
+  return who + ": bad fetch";
+}
+
+// Runs the machine, counting hypercalls by call and outcome.
+// `stepped` gets the VMs that executed at least one instruction.
+hvsl::RunResult run(hvsl::Interpreter& in, std::uint64_t max_steps, Counts& c, hvsl::VmSet& stepped) {
+  const hvsl::Profile& p = in.state().profile();
+  hvsl::RunResult r;
+  while (in.running() && r.steps < max_steps) {
+    VmId caller = in.state().current;
+    stepped |= hvsl::vm_bit(caller);
+    Word id = in.state().vms[caller].regs[0];
+    auto info = in.step();
+    ++r.steps;
+    if (!info.instr || info.instr->op != Op::Hvc) continue;
+    auto call = hvsl::decode_hypercall(p, id);
+    std::string outcome = "ok";
+    const auto& regs = in.state().vms[caller].regs;
+    if (regs[0] == hvsl::encode_error(p)) {
+      outcome = fmt::format("error {}", regs[2]);
+      for (int e = 0; e < 5; ++e)
+        if (regs[2] == hvsl::encode(p, hvsl::HvcError(e))) outcome = std::string(hvsl::name(hvsl::HvcError(e)));
+    }
+    ++c.calls[fmt::format("{} {}", call ? hvsl::name(*call) : "(no call)", outcome)];
+  }
+  r.reason = in.running() ? hvsl::StopReason::StepLimit : hvsl::StopReason::Terminated;
+  return r;
+}
+
+std::string report(const std::string& file, int k, const Options& o, const Attack& a, const hvsl::State& initial,
+                   const hvsl::State& final_state, const hvsl::RunResult& r, const std::vector<Violation>& vs) {
+  const Machine& m = a.machine;
+  std::string out =
+      o.as_is ? fmt::format("{}: VIOLATION with the file's own code (--as-is)\n", file)
+              : fmt::format("{}: VIOLATION in program {} (rerun: hvsl_attack --seed {} --length {} --max-steps {} "
+                            "--only {} {})\n", file, k, o.seed, o.length, o.max_steps, k, file);
+  for (const auto& v : vs) out += "  claim violated: " + v.what + "\n";
+  if (!a.programs.empty()) out += "  the unknown VMs' code (paste into the file, replacing their code blocks):\n";
+  for (const auto& p : a.programs) {
+    out += fmt::format("vm {} unknown {{   // {}\n", m.vms[p.vm].name,
+                       p.had_code ? "replaces its code block" : "it had no code: add this block");
+    out += show(m, p) + "}\n";
+  }
+  out += "  final state:\n";
+  std::string fin = hvsl::describe_final(initial, final_state, r);
+  std::size_t pos = 0;
+  while (pos < fin.size()) {
+    std::size_t nl = fin.find('\n', pos);
+    if (nl == std::string::npos) nl = fin.size();
+    out += "    " + fin.substr(pos, nl - pos) + "\n";
+    pos = nl + 1;
+  }
+  return out;
+}
+
+// Attacks one file with o.programs programs; returns 0, 1 or 2 (exit codes).
+int attack_file(const std::string& file, const Options& o, Counts& total) {
+  std::string why;
+  auto src = hvsl::read_source_file(file, why);
+  if (!src) {
+    std::cerr << fmt::format("{}: error: cannot read file: {}\n", file, why);
+    return 2;
+  }
+  hvsl::Diagnostics diags;
+  auto base = hvsl::parse_machine(*src, diags);
+  if (!base) {
+    for (const auto& d : diags.all()) std::cerr << hvsl::render(d, src.get());
+    return 2;
+  }
+  std::vector<std::string> checked, unknown;
+  for (const auto& vm : base->vms) {
+    if (!vm.known) unknown.push_back(vm.name);
+    else if (vm.spec.ensures) checked.push_back(vm.name + ": " + claim_of(*vm.spec.ensures));
+  }
+  std::cout << fmt::format("{}: unknown VMs {{{}}}; claims checked: {}\n", file, fmt::join(unknown, ", "),
+                           checked.empty() ? "none (no known VM has an ensures)" : fmt::format("{}", fmt::join(checked, "; ")));
+  if (unknown.empty()) std::cout << "  warning: no unknown VM: every program is the file's own\n";
+
+  Counts c;
+  std::set<VmId> pre_failed;
+  int first = o.as_is ? 0 : o.only.value_or(0);
+  int last = o.as_is || o.only ? first + 1 : o.programs;
+  for (int k = first; k < last; ++k) {
+    Rng rng(o.seed, std::uint64_t(k));
+    // --as-is: the file's own code, to replay a pasted regression.
+    Attack a = o.as_is ? Attack{*base, {}} : make_attack(*base, rng, o);
+    const Machine& m = a.machine;
+    hvsl::State initial = hvsl::initial_state(m);
+    // The known VMs' preconditions, with the start registers as old(..):
+    // the patterns they bind name values the postconditions refer to.
+    std::vector<std::optional<hvsl::Env>> pre(m.vms.size());
+    for (VmId v = 0; v < m.vms.size(); ++v) {
+      if (!m.vms[v].known || !m.vms[v].spec.ensures) continue;
+      auto r = hvsl::eval_assertion(m.vms[v].spec.requires_, initial, v, initial.vms[v].regs);
+      if (r.truth != hvsl::Truth::Fails) pre[v] = r.bindings;
+      else if (pre_failed.insert(v).second)
+        std::cout << fmt::format("  warning: {}'s precondition does not hold in the initial state ({}): its claim is "
+                                 "not checked\n", m.vms[v].name, r.reason);
+    }
+    hvsl::Interpreter in(initial);
+    hvsl::VmSet stepped = 0;
+    auto r = run(in, o.max_steps, c, stepped);
+    const hvsl::State& fin = in.state();
+    for (VmId v = 0; v < m.vms.size(); ++v) {
+      if (!pre[v]) continue;
+      if (hvsl::contains(stepped, v)) ++c.ran[v];
+      if (fin.vms[v].mode != hvsl::Mode::Exec) ++c.ended[v];
+    }
+    ++c.programs;
+    c.steps += r.steps;
+    ++c.ends[how_it_ended(fin, r)];
+    int undecided = 0;
+    auto vs = check_claims(m, initial, fin, pre, undecided);
+    c.undecided += undecided;
+    if (vs.empty()) continue;
+    if (c.violations++ < std::uint64_t(o.show)) std::cout << report(file, k, o, a, initial, fin, r, vs);
+  }
+
+  std::string ends;
+  for (const auto& [how, n] : c.ends) ends += fmt::format("{}{} {}", ends.empty() ? "" : ", ", n, how);
+  std::cout << fmt::format("  {} programs, {} steps; runs ended: {}; {} postconditions undecided; {} violation{}\n",
+                           c.programs, c.steps, ends, c.undecided, c.violations, c.violations == 1 ? "" : "s");
+  for (auto [v, n] : c.ran)
+    std::cout << fmt::format("  {} ran in {} programs, halted or faulted in {}\n", base->vms[v].name, n, c.ended[v]);
+  std::string calls;
+  for (const auto& [what, n] : c.calls) calls += fmt::format(" {}={}", what, n);
+  std::cout << "  hypercalls:" << (calls.empty() ? " none" : calls) << "\n";
+  total.programs += c.programs;
+  total.steps += c.steps;
+  total.violations += c.violations;
+  return c.violations ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app("hvsl_attack: random code in the unknown VMs must not break a known VM's claim");
+  app.add_option("--programs", o.programs, "random programs per file")->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", o.seed, "random seed (the default is fixed, so runs are reproducible)");
+  app.add_option("--max-steps", o.max_steps, "steps per run")->check(CLI::PositiveNumber);
+  app.add_option("--length", o.length, "random instructions per unknown VM, before its final loop")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--show", o.show, "violations reported in full, per file")->check(CLI::NonNegativeNumber);
+  app.add_option("--only", o.only, "run only program K (to reproduce a report)")->check(CLI::NonNegativeNumber);
+  app.add_flag("--as-is", o.as_is, "run the file's own code once (a pasted regression) and check the claims");
+  app.add_option("files", o.files, ".hvsl files")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  int worst = 0;
+  Counts total;
+  for (const auto& f : o.files) worst = std::max(worst, attack_file(f, o, total));
+  std::cout << fmt::format("hvsl_attack: {} file{}, {} programs, {} steps, {} violation{}\n", o.files.size(),
+                           o.files.size() == 1 ? "" : "s", total.programs, total.steps, total.violations,
+                           total.violations == 1 ? "" : "s");
+  return worst;
+}
