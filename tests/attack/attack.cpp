@@ -46,6 +46,7 @@ struct Options {
   int show = 1;         // violations reported in full, per file
   std::optional<int> only;  // run only this program
   bool as_is = false;       // run the file's own code once, no random programs
+  bool print = false;       // print every program and how its run ended
   std::vector<std::string> files;
 };
 
@@ -635,6 +636,10 @@ int attack_file(const std::string& file, const Options& o, Counts& total) {
   std::cout << fmt::format("{}: unknown VMs {{{}}}; claims checked: {}\n", file, fmt::join(unknown, ", "),
                            checked.empty() ? "none (no known VM has an ensures)" : fmt::format("{}", fmt::join(checked, "; ")));
   if (unknown.empty()) std::cout << "  warning: no unknown VM: every program is the file's own\n";
+  for (VmId v = 0; v < base->vms.size(); ++v)
+    if (!base->vms[v].known && !o.as_is && !code_place(*base, v))
+      std::cout << fmt::format("  warning: {} has no page to hold code (it faults at its first fetch)\n",
+                               base->vms[v].name);
 
   Counts c;
   std::set<VmId> pre_failed;
@@ -669,6 +674,10 @@ int attack_file(const std::string& file, const Options& o, Counts& total) {
     ++c.programs;
     c.steps += r.steps;
     ++c.ends[how_it_ended(fin, r)];
+    if (o.print) {
+      std::cout << fmt::format("-- program {}: {} after {} steps\n", k, how_it_ended(fin, r), r.steps);
+      for (const auto& p : a.programs) std::cout << fmt::format("vm {} unknown {{\n{}}}\n", m.vms[p.vm].name, show(m, p));
+    }
     int undecided = 0;
     auto vs = check_claims(m, initial, fin, pre, undecided);
     c.undecided += undecided;
@@ -704,6 +713,7 @@ int main(int argc, char** argv) {
   app.add_option("--show", o.show, "violations reported in full, per file")->check(CLI::NonNegativeNumber);
   app.add_option("--only", o.only, "run only program K (to reproduce a report)")->check(CLI::NonNegativeNumber);
   app.add_flag("--as-is", o.as_is, "run the file's own code once (a pasted regression) and check the claims");
+  app.add_flag("--print", o.print, "print every program and how its run ended");
   app.add_option("files", o.files, ".hvsl files")->required();
   try {
     app.parse(argc, argv);
