@@ -216,7 +216,6 @@ class Generator {
   std::vector<GenInstr> out_;
   std::vector<VmId> run_order_;
   std::size_t next_run_ = 0;
-  std::vector<std::pair<int, int>> forward_;  // (instruction, distance): jumps resolved at the end
 
   void emit(GenInstr g) { out_.push_back(std::move(g)); }
   Reg reg() { return Reg(rng_.chance(0.9) ? rng_.irange(0, 8) : rng_.irange(0, 30)); }
@@ -373,25 +372,21 @@ class Generator {
     jump_to(op, target);
   }
 
+  // mov rN, <label of instruction `target`>; br/bne rN. The address is set
+  // when the program is placed (make_attack).
   void jump_to(Op op, int target) {
     Reg r = reg();
-    if (target > int(out_.size())) forward_.push_back({int(out_.size()), target});
     GenInstr g = mov(r, number(0));
     g.target = target;
     emit(g);
     emit(op1(op, r));
   }
 
-  // Forward targets past the end of the body land on the final loop.
+  // Forward jumps past the end of the body land on the final loop (or the
+  // end of the program, where there is none).
   void resolve_jumps(int loop) {
-    for (auto [at, target] : forward_)
-      if (at < int(out_.size())) out_[at].target = std::min(target, loop);
-    forward_.clear();
     for (auto& g : out_)
-      if (g.target) {
-        *g.target = std::min(*g.target, int(out_.size()));
-        g.instr.imm = 0;  // fixed when the program is placed (base + target)
-      }
+      if (g.target) *g.target = std::min(*g.target, loop);
   }
 
   void snippet() {
@@ -472,6 +467,9 @@ Attack make_attack(const Machine& base, Rng& rng, const Options& o) {
     cb.base = p.base;
     for (auto& g : p.code) {
       if (g.target) g.instr.imm = p.base + Word(*g.target);
+      // Safety net: an instruction hvsl would reject (an address above the
+      // largest immediate, in a vmsl machine with pages that high) becomes nop.
+      if (hvsl::invalid_reason(g.instr) || g.instr.imm > m.profile->imm_max) g = op1(Op::Nop);
       cb.instrs.push_back(g.instr);
       cb.locs.push_back(m.vms[v].loc);
     }
