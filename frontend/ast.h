@@ -190,6 +190,13 @@ struct TxItem : Node {
   TxItem(Name n) : page(std::move(n)) {}
   Name page;
 };
+// shares PAGE: the VM uses PAGE without owning its content (other VMs may
+// write it at any time).
+struct SharesItem : Node {
+  SharesItem() = default;
+  SharesItem(Name n) : page(std::move(n)) {}
+  Name page;
+};
 struct RxHolds : Node {
   Expr length;
   Name sender;
@@ -227,7 +234,8 @@ struct NeverTerminatesItem : Node {
   NeverTerminatesItem(std::string) {}
 };
 struct VmItem
-    : x3::variant<TxItem, RxItem, RegItem, CodeDecl, RequiresItem, EnsuresItem, NeverTerminatesItem, ReceivesItem> {
+    : x3::variant<TxItem, RxItem, RegItem, CodeDecl, RequiresItem, EnsuresItem, NeverTerminatesItem, ReceivesItem,
+                  SharesItem> {
   using base_type::base_type;
   using base_type::operator=;
 };

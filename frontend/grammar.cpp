@@ -66,6 +66,7 @@ const std::vector<std::string>& reserved_words() {
       "minus", "in", "if", "else",
       // hypercall spec files
       "select", "hypercall", "outcome", "when", "otherwise", "writes", "frees", "let", "switch", "receives", "implies",
+      "shares",
       // reserved for what comes next
       "assume", "protocol", "spec", "import", "on", "returns"};
   return words;
@@ -226,6 +227,7 @@ HVSL_RULE(never_item, ast::NeverTerminatesItem, "'ensures never_terminates'")
 HVSL_RULE(predicate_decl, ast::PredicateDecl, "a predicate declaration")
 HVSL_RULE(code_decl, ast::CodeDecl, "code")
 HVSL_RULE(tx_item, ast::TxItem, "tx")
+HVSL_RULE(shares_item, ast::SharesItem, "shares")
 HVSL_RULE(rx_holds, ast::RxHolds, "holds")
 HVSL_RULE(rx_item, ast::RxItem, "rx")
 HVSL_RULE(reg_item, ast::RegItem, "reg")
@@ -260,7 +262,7 @@ HVSL_RULE(abi_file, ast::AbiFile, "a hypercall spec file")
 // Closing tokens get names that say what else could have come.
 const x3::rule<struct set_end_id> set_end = "',' or '}'";
 const x3::rule<struct code_end_id> code_end = "an instruction, a label, 'invariant', 'assert', 'fold', 'unfold' or '}'";
-const x3::rule<struct vm_end_id> vm_end = "'tx', 'rx', 'reg', 'code', 'requires', 'ensures', 'receives' or '}'";
+const x3::rule<struct vm_end_id> vm_end = "'tx', 'rx', 'reg', 'code', 'requires', 'ensures', 'receives', 'shares' or '}'";
 const x3::rule<struct hypercall_end_id> hypercall_end = "'requires', 'let', 'outcome' or '}'";
 const x3::rule<struct abi_end_id> abi_end = "a declaration ('select', 'hypercall' or 'invariant')";
 const x3::rule<struct reg_list_id, std::vector<ast::RegName>> reg_list = "a list of registers";
@@ -383,11 +385,12 @@ const auto predicate_decl_def = kw("predicate") > name > lit('(') > -list(name) 
 const auto code_decl_def = kw("code") > kw("at") > expr > lit('{') > *code_item > code_end;
 
 const auto tx_item_def = kw("tx") > name;
+const auto shares_item_def = kw("shares") > name;
 const auto rx_holds_def = kw("holds") > expr > kw("from") > name;
 const auto rx_item_def = kw("rx") > name > -rx_holds;
 const auto reg_item_def = kw("reg") > reg > equals > expr;
 const auto vm_item_def =
-    tx_item | rx_item | reg_item | code_decl | requires_item | never_item | ensures_item | receives_item;
+    tx_item | rx_item | reg_item | code_decl | requires_item | never_item | ensures_item | receives_item | shares_item;
 const auto qualifier_def = raw[lexeme[(lit("known") | lit("unknown")) >> !idchar]];
 const auto vm_decl_def = kw("vm") > name > -qualifier > lit('{') > *vm_item > vm_end;
 
@@ -434,7 +437,7 @@ const auto abi_decl_def = select_decl | hypercall_decl | abi_invariant;
 const auto abi_file_def = *abi_decl > abi_end;
 
 BOOST_SPIRIT_DEFINE(ident_text, number_text, reg_text, name, number, reg, primary, binop, expr, reg_operand, operand, operands1, operands2,
-                    instruction, label, code_item, code_decl, tx_item, rx_holds, rx_item, reg_item, vm_item,
+                    instruction, label, code_item, code_decl, tx_item, shares_item, rx_holds, rx_item, reg_item, vm_item,
                     vm_decl, owner_attr, exclusive_attr, access_attr, page_attr, page_decl, name_set, expr_set,
                     profile_decl, const_decl, handles_decl, word_decl, transaction_decl, decl, file, set_end,
                     code_end, vm_end, file_end, trans_kind, qualifier, mnemonic0, mnemonic1, mnemonic2, retrieved,

@@ -496,6 +496,17 @@ class Lowering {
         vm.rx = page_named(rx->page);
         vm.rx_loc = loc(*rx);
         if (rx->holds) lower_rx_message(vm, *id, *rx->holds);
+      } else if (auto* sh = boost::get<ast::SharesItem>(&item)) {
+        auto page = page_named(sh->page);
+        if (!page) continue;
+        bool twice = false;
+        for (const auto& other : vm.shares)
+          if (other.page == *page) {
+            add_note(error(*sh, fmt::format("'shares {}' is given twice", m_.pages[*page].name)), other.loc,
+                     "first given here");
+            twice = true;
+          }
+        if (!twice) vm.shares.push_back({*page, loc(*sh)});
       } else if (auto* r = boost::get<ast::RegItem>(&item)) {
         auto reg = register_named(r->reg);
         if (!reg) continue;

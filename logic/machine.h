@@ -52,6 +52,13 @@ struct VmDecl {
   std::optional<CodeBlock> code;
   SourceLoc loc;
   SourceLoc tx_loc, rx_loc;  // where the mailboxes are given
+  // Pages the VM uses without owning their content ('shares PAGE'): a load
+  // there gives an arbitrary value and a store is not remembered.
+  struct Shared {
+    std::size_t page = 0;  // index into Machine::pages
+    SourceLoc loc;
+  };
+  std::vector<Shared> shares;
   VmSpec spec;               // requires/ensures, invariants, ghost code
 };
 

@@ -31,7 +31,20 @@ std::string cex_text(const Counterexample& c, const Machine& m) {
   for (const auto& [r, v] : c.registers) regs += fmt::format(" {}={}", r, v);
   out += fmt::format("    registers at {}:", describe_addr(m, c.start_pc)) + (regs.empty() ? std::string(" all 0") : regs) +
          "\n";
-  for (const auto& [a, v] : c.memory) out += fmt::format("    mem[{}] = {}\n", describe_addr(m, a), v);
+  // Consecutive words with the same value print as one range (a whole
+  // page of zeros is one line).
+  auto& mem = c.memory;
+  for (std::size_t i = 0; i < mem.size();) {
+    std::size_t j = i + 1;
+    while (j < mem.size() && mem[j].first == mem[j - 1].first + 1 && mem[j].second == mem[i].second) ++j;
+    if (j - i < 3) {
+      for (; i < j; ++i) out += fmt::format("    mem[{}] = {}\n", describe_addr(m, mem[i].first), mem[i].second);
+      continue;
+    }
+    out += fmt::format("    mem[{}] .. mem[{}] = {} ({} words)\n", describe_addr(m, mem[i].first),
+                       describe_addr(m, mem[j - 1].first), mem[i].second, j - i);
+    i = j;
+  }
   for (const auto& [n, v] : c.logical) out += fmt::format("    {} = {}\n", n, v);
   return out;
 }

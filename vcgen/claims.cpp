@@ -7,15 +7,9 @@
 namespace hvsl {
 namespace {
 
-struct Claim {
-  VmId vm = 0;
-  Perm perm;
-  SourceLoc loc;
-};
-
 class Collector {
  public:
-  Collector(const Machine& m, VmId vm) : m_(m), vm_(vm) {}
+  explicit Collector(const Machine& m) : m_(m) {}
 
   // Adds the chunks of `a` (both branches of an 'if': either may be held).
   void add(const AssertionPtr& a, const Env& env) {
@@ -38,36 +32,51 @@ class Collector {
         return;
       }
       case K::Chunk: {
-        bool mem = a->name == "mem";
-        std::string key = a->name + (mem ? "[" : "(");
+        HeldClaim c{a->name, {}, a->perm, a->loc};
         for (const auto& k : a->args) {
           auto v = eval(k, *m_.profile, env);
           if (!v || v->sort != Sort::Word) {
-            if (!unchecked) unchecked = a;
+            if (!out.unchecked) out.unchecked = a;
             return;
           }
-          key += fmt::format("{}{}", key.back() == '(' || key.back() == '[' ? "" : ", ", v->word);
+          c.keys.push_back(v->word);
         }
-        key += mem ? "]" : ")";
-        claims.emplace_back(key, Claim{vm_, a->perm, a->loc});
+        out.claims.push_back(std::move(c));
         return;
       }
       case K::Pred:
-        if (!unchecked) unchecked = a;
+        if (!out.unchecked) out.unchecked = a;
         return;
       default: return;
     }
   }
 
-  std::vector<std::pair<std::string, Claim>> claims;
-  AssertionPtr unchecked;  // the first claim whose key is not a constant
+  HeldClaims out;
 
  private:
   const Machine& m_;
-  VmId vm_;
+};
+
+struct Claim {
+  VmId vm = 0;
+  Perm perm;
+  SourceLoc loc;
 };
 
 }  // namespace
+
+std::string HeldClaim::text() const {
+  bool mem = name == "mem";
+  std::string out = name + (mem ? "[" : "(");
+  for (std::size_t i = 0; i < keys.size(); ++i) out += fmt::format("{}{}", i ? ", " : "", keys[i]);
+  return out + (mem ? "]" : ")");
+}
+
+HeldClaims collect_claims(const Machine& m, const AssertionPtr& a) {
+  Collector c(m);
+  if (a) c.add(a, {});
+  return std::move(c.out);
+}
 
 std::vector<ClaimProblem> check_claims(const Machine& m, const std::vector<VmId>& vms) {
   std::vector<ClaimProblem> out;
@@ -75,16 +84,15 @@ std::vector<ClaimProblem> check_claims(const Machine& m, const std::vector<VmId>
   std::map<std::string, std::vector<Claim>> by_key;
   for (VmId v : vms) {
     const VmDecl& d = m.vms[v];
-    Collector c(m, v);
-    if (d.spec.requires_) c.add(d.spec.requires_, {});
-    for (auto& [key, claim] : c.claims) by_key[key].push_back(claim);
-    if (c.unchecked) {
+    HeldClaims held = collect_claims(m, d.spec.requires_);
+    for (const auto& c : held.claims) by_key[c.text()].push_back(Claim{v, c.perm, c.loc});
+    if (const AssertionPtr& u = held.unchecked) {
       Failure f;
       f.id = "claims.unchecked";
       f.message = fmt::format("{}'s precondition holds '{}', whose place is not a constant, so hvsl cannot check "
                               "that no other VM holds it too",
-                              d.name, c.unchecked->text.empty() ? c.unchecked->name : c.unchecked->text);
-      f.loc = c.unchecked->loc;
+                              d.name, u->text.empty() ? u->name : u->text);
+      f.loc = u->loc;
       f.inconclusive = true;
       out.push_back({v, std::move(f)});
     }

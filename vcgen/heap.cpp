@@ -9,7 +9,19 @@ Chunk* Heap::find(const std::string& name, const std::vector<Term>& keys) {
   return c == b->second.end() ? nullptr : &c->second;
 }
 
+const Chunk* Heap::find(const std::string& name, const std::vector<Term>& keys) const {
+  auto b = buckets_.find(name);
+  if (b == buckets_.end()) return nullptr;
+  auto c = b->second.find(keys);
+  return c == b->second.end() ? nullptr : &c->second;
+}
+
 Heap::Bucket* Heap::bucket(const std::string& name) {
+  auto b = buckets_.find(name);
+  return b == buckets_.end() ? nullptr : &b->second;
+}
+
+const Heap::Bucket* Heap::bucket(const std::string& name) const {
   auto b = buckets_.find(name);
   return b == buckets_.end() ? nullptr : &b->second;
 }

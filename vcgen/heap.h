@@ -24,8 +24,10 @@ class Heap {
 
   // The chunk with exactly these keys (syntactically), or null.
   Chunk* find(const std::string& name, const std::vector<Term>& keys);
+  const Chunk* find(const std::string& name, const std::vector<Term>& keys) const;
   // Every chunk of a resource.
   Bucket* bucket(const std::string& name);
+  const Bucket* bucket(const std::string& name) const;
   // Adds a chunk; a chunk with the same keys is merged into it (permissions
   // add up). Returns the stored chunk.
   Chunk& add(Chunk c);

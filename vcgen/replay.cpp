@@ -1,7 +1,10 @@
 #include "vcgen/replay.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
+#include "logic/encoding.h"
 #include "logic/interpreter.h"
 
 namespace hvsl {
@@ -19,6 +22,41 @@ std::optional<Value> value_in(const Term& t, const Profile& p, const Env& model)
   for (const auto& [name, sort] : vars)
     if (!env.count(name)) env[name] = Value{sort, 0, {}};
   return eval(t, p, env);
+}
+
+// The machine with every unknown VM's code replaced by an attacker that
+// makes the model's choice happen: it retrieves every valid handle (so it
+// may write pages shared or lent to it), writes the words the model says
+// unknown VMs changed, and yields, forever.
+Machine with_attacker(const Machine& m, const std::vector<std::pair<Word, Word>>& writes) {
+  const Profile& p = *m.profile;
+  std::vector<Instr> prog;
+  auto mov = [&](Reg r, Word w) { prog.push_back(Instr{Op::MovImm, r, 0, w}); };
+  for (Word h : m.handles) {
+    mov(0, encode(p, Hypercall::Retrieve));
+    mov(1, h);
+    prog.push_back(Instr{Op::Hvc});
+  }
+  for (const auto& [addr, value] : writes) {
+    mov(1, addr);
+    mov(2, value);
+    prog.push_back(Instr{Op::Str, 2, 1});
+  }
+  Machine a = m;
+  for (auto& vm : a.vms) {
+    if (vm.known || !vm.code) continue;
+    std::vector<Instr> code = prog;
+    Word top = vm.code->base + code.size();
+    code.push_back(Instr{Op::MovImm, 0, 0, encode(p, Hypercall::Yield)});
+    code.push_back(Instr{Op::Hvc});
+    code.push_back(Instr{Op::MovImm, 3, 0, top});
+    code.push_back(Instr{Op::Br, 3});
+    if (code.size() > p.page_size) continue;  // does not fit: the declared code stays
+    vm.code->instrs = std::move(code);
+    vm.code->locs.assign(vm.code->instrs.size(), vm.code->loc);
+  }
+  a.encode_programs();
+  return a;
 }
 
 }  // namespace
@@ -39,6 +77,7 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
     if (regs[r] != 0) c.registers.emplace_back(reg_name(r), regs[r]);
   }
   for (const auto& [a, v] : start.memory) c.memory.emplace_back(word(a), word(v));
+  std::sort(c.memory.begin(), c.memory.end());
   for (const auto& [name, value] : model) {
     if (name.rfind(m.vms[vm].name + ".", 0) == 0) continue;  // registers, shown above
     if (value.sort == Sort::Set) {
@@ -54,7 +93,11 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
 
   // The concrete start: the declared machine, with this VM current and
   // holding the model's registers and memory.
-  State st = initial_state(m);
+  std::vector<std::pair<Word, Word>> writes;
+  for (const auto& [addr, var] : at.adversary_writes)
+    if (auto it = model.find(var); it != model.end()) writes.emplace_back(addr, it->second.word);
+  const Machine attacked = with_attacker(m, writes);
+  State st = initial_state(attacked);
   st.current = vm;
   for (Reg r = 0; r < kRegCount; ++r)
     if (r != kPc) st.vms[vm].regs[r] = regs[r];
@@ -73,8 +116,13 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
                                   name(interp.state().vms[vm].mode), n + 1);
       return c;
     }
+    // Control passed to another VM: run the machine until it comes back.
+    for (int k = 0; k < 100000 && interp.running() && interp.state().current != vm; ++k) interp.step();
     if (interp.state().current != vm) {
-      c.replay_note = "control passed to another VM on the concrete machine; the path cannot be followed";
+      c.replay_note = interp.running() ? "control passed to another VM and did not come back"
+                                       : fmt::format("control passed to {}, which stopped ({})",
+                                                     m.vms[interp.state().current].name,
+                                                     name(interp.state().vms[interp.state().current].mode));
       return c;
     }
     Word pc = interp.state().vms[vm].pc();
@@ -144,9 +192,22 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
     return c;
   }
   // A condition that may be false: the concrete state must agree with the
-  // symbolic one, and the condition must be false in it.
+  // symbolic one where the condition looks (every register and word whose
+  // value mentions one of its variables; all of them if there is none), and
+  // the condition must be false in it. Values the condition does not read
+  // (registers a switch to another VM overwrote) may differ.
+  std::map<std::string, Sort> goal_vars;
+  if (goal.valid()) collect_vars(goal, goal_vars);
+  auto relevant = [&](const Term& t) {
+    if (goal_vars.empty()) return true;
+    std::map<std::string, Sort> vars;
+    collect_vars(t, vars);
+    for (const auto& [name, sort] : vars)
+      if (goal_vars.count(name)) return true;
+    return false;
+  };
   for (Reg r = 0; r < kRegCount; ++r) {
-    if (r == kPc || !at.regs[r].valid()) continue;
+    if (r == kPc || !at.regs[r].valid() || !relevant(at.regs[r])) continue;
     Word expect = word(at.regs[r]);
     if (fin.regs[r] != expect) {
       c.replay_note = fmt::format("after {} steps the interpreter has {} = {}, the symbolic state {}", n,
@@ -154,6 +215,20 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
       return c;
     }
   }
+  // ... and so must the memory it holds.
+  if (const Heap::Bucket* mem = at.heap.bucket("mem"))
+    for (const auto& [keys, chunk] : *mem) {
+      if (!is_lit(keys[0]) || !relevant(chunk.values[0])) continue;
+      Word a = keys[0]->value;
+      auto pi = pages.find(a);
+      if (!pi) continue;
+      Word have = interp.state().word(*pi, a % p.page_size), expect = word(chunk.values[0]);
+      if (have != expect) {
+        c.replay_note = fmt::format("after {} steps the interpreter has mem[{}] = {}, the symbolic state {}", n, a,
+                                    have, expect);
+        return c;
+      }
+    }
   if (goal.valid()) {
     auto v = value_in(goal, p, model);
     if (!v || v->word) {
@@ -164,6 +239,11 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
   c.confirmed = true;
   c.replay_note = fmt::format("the interpreter follows the path ({} step{}) to a state where the condition is false",
                               n, n == 1 ? "" : "s");
+  if (!writes.empty()) {
+    std::string list;
+    for (const auto& [a, v] : writes) list += fmt::format("{}mem[{}] := {}", list.empty() ? "" : ", ", a, v);
+    c.replay_note += fmt::format(", the unknown VMs running a program that retrieves every handle and writes {}", list);
+  }
   return c;
 }
 

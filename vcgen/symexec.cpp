@@ -11,8 +11,6 @@
 
 namespace hvsl {
 
-namespace {
-
 // A term for a message: the verifier's fresh names read as the names the
 // spec used ("v#3" as "v", an anonymous "_2#5" as "_").
 std::string show(const Term& t) {
@@ -27,12 +25,10 @@ std::string show(const Chunk& c) {
   return std::regex_replace(std::regex_replace(describe(c), fresh_suffix, ""), anonymous, "_");
 }
 
-}  // namespace
-
 Executor::Executor(const Machine& m, VmId vm, const HvcSpecTable& hvc, const VerifyOptions& opts,
                    smt::Solver& solver, BlockResult& result)
     : m_(m), vm_(vm), decl_(m.vms[vm]), code_(*m.vms[vm].code), hvc_(hvc), opts_(opts), solver_(solver),
-      result_(result), tb_(*m.profile) {}
+      result_(result), tb_(*m.profile), adv_(adversary_of(m)) {}
 
 namespace {
 
@@ -120,7 +116,7 @@ bool Executor::fetch_word_ok(SymState& s, std::size_t index) {
     if (is_true(ok)) continue;
     auto out = prove(s, ok, "fetch (code unchanged)", loc_of(index));
     if (out.verdict == smt::Verdict::Valid) continue;
-    s.trace.push_back(PathStep{s.pc, to_string(code_.instrs[index]), loc_of(index)});
+    s.trace.push_back(PathStep{s.pc, {}, loc_of(index)});
     report(s, "fetch.modified",
            fmt::format("the word at {} may no longer be the instruction '{}': the code overwrote it", s.pc,
                        to_string(code_.instrs[index])),
@@ -128,6 +124,14 @@ bool Executor::fetch_word_ok(SymState& s, std::size_t index) {
     return false;
   }
   return true;
+}
+
+std::vector<PathStep> Executor::path_of(const SymState& s) const {
+  std::vector<PathStep> path = s.trace;
+  for (auto& step : path)
+    if (!step.ghost && step.pc >= code_.base && step.pc - code_.base < code_.instrs.size())
+      step.text = to_string(code_.instrs[step.pc - code_.base]) + step.text;
+  return path;
 }
 
 SourceLoc Executor::loc_of(std::size_t index) const {
@@ -243,7 +247,7 @@ void Executor::report(const SymState& s, const std::string& id, const std::strin
   f.loc = loc;
   f.related = related;
   f.related_note = note;
-  f.path = s.trace;
+  f.path = path_of(s);
   smt::Outcome model_source;
   if (outcome && outcome->verdict == smt::Verdict::Unknown) {
     f.inconclusive = true;
@@ -381,7 +385,8 @@ std::vector<SymState> Executor::produce(SymState s, const AssertionPtr& a, Bindi
 // over every chunk whose keys may be equal (aliasing decided by Z3).
 std::vector<Executor::Match> Executor::match_chunk(SymState s, const std::string& name,
                                                    const std::vector<Term>& keys, const Purpose& p,
-                                                   const std::string& missing_id, const std::string& missing_msg,
+                                                   const std::string& missing_id,
+                                                   const std::function<std::string()>& missing_msg,
                                                    const SourceLoc& clause) {
   bool all_bound = true;
   for (const auto& k : keys) all_bound = all_bound && k.valid();
@@ -453,7 +458,7 @@ std::vector<Executor::Match> Executor::match_chunk(SymState s, const std::string
       if (!is_true(none)) bad.path.push_back(none);
       smt::Outcome undecided;
       undecided.reason = "the solver could not decide which resource is meant";
-      report(bad, missing_id, missing_msg, p.at, clause, "required by this clause",
+      report(bad, missing_id, missing_msg(), p.at, clause, "required by this clause",
              v == smt::Verdict::Unknown ? &undecided : nullptr, Term());
     }
   }
@@ -494,16 +499,17 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
         keys.push_back(binder ? Term() : subst(k, s, b));
         key_binders.push_back(binder ? k->name : "");
       }
-      Chunk shown{name, {}, {}, a->perm};
-      for (const auto& k : keys) shown.keys.push_back(k.valid() ? k : tb_.var("_", Sort::Word));
-      std::string what = show(shown);
-      what = what.substr(0, what.find(" |->"));
       std::vector<SymState> out;
-      auto matches = match_chunk(std::move(s), name, keys, p, p.id + ".permission",
-                                 fmt::format("{} needs {}, which is not held here (not given by the precondition "
-                                             "or the invariant, or given away)",
-                                             p.what, what),
-                                 a->loc);
+      auto missing = [&] {
+        Chunk shown{name, {}, {}, a->perm};
+        for (const auto& k : keys) shown.keys.push_back(k.valid() ? k : tb_.var("_", Sort::Word));
+        std::string what = show(shown);
+        what = what.substr(0, what.find(" |->"));
+        return fmt::format("{} needs {}, which is not held here (not given by the precondition or the invariant, "
+                           "or given away)",
+                           p.what, what);
+      };
+      auto matches = match_chunk(std::move(s), name, keys, p, p.id + ".permission", missing, a->loc);
       for (auto& [st, chunk_keys] : matches) {
         Bindings bm = matches.size() == 1 ? std::move(b) : b;
         Chunk& c = *st.heap.find(name, chunk_keys);
@@ -625,6 +631,9 @@ void Executor::run() {
   std::vector<SymState> starts;
   if (decl_.spec.requires_) starts = produce(std::move(s), decl_.spec.requires_, b);
   else starts.push_back(std::move(s));
+  // Before a secondary first runs, the primary may run unknown VMs.
+  if (vm_ != 0)
+    for (auto& st : starts) adversary_may_run(st, code_.loc);
   // A secondary first runs when the primary switches to it, and so is
   // handed its protocol then, as at every later switch.
   if (AssertionPtr first = decl_.spec.protocol_from(0).assertion; vm_ != 0 && first) {
@@ -707,7 +716,7 @@ void Executor::execute(SymState s) {
     }
     if (!fetch_ok(s, index)) return;
     const Instr& i = code_.instrs[index];
-    s.trace.push_back(PathStep{s.pc, to_string(i), loc_of(index)});
+    s.trace.push_back(PathStep{s.pc, {}, loc_of(index)});  // text filled in by path_of()
     switch (i.op) {
       case Op::Bne: case Op::Br: case Op::Halt: case Op::Fail: case Op::Hvc:
         step(s, i, index);
@@ -875,7 +884,7 @@ bool Executor::fetch_ok(SymState& s, std::size_t index) {
   if (decl_.tx) ok = tb_.and_(ok, tb_.ne(page, tb_.word(m_.pages[*decl_.tx].base)));
   auto out = prove(s, ok, "fetch", loc_of(index));
   if (out.verdict != smt::Verdict::Valid) {
-    s.trace.push_back(PathStep{s.pc, to_string(code_.instrs[index]), loc_of(index)});
+    s.trace.push_back(PathStep{s.pc, {}, loc_of(index)});
     report(s, "fetch.access",
            fmt::format("'{}' may not be able to read its own code at {} (the fetch would fail: FailI)", decl_.name,
                        s.pc),
@@ -983,7 +992,14 @@ void Executor::data_access(SymState s, const Instr& i, std::size_t index) {
   bool write = i.op == Op::Str;
   Term addr = s.regs[i.b];
   if (!data_access_ok(s, addr, write, index)) return;
-  Purpose p{write ? "str" : "ldr", fmt::format("'{}'", to_string(i)), loc_of(index), {}};
+  if (shared_access(s, addr)) {  // 'shares': nothing is known of the content, and a store is not remembered
+    if (!write) s.regs[i.a] = fresh("shared", Sort::Word);
+    s.pc = m_.profile->add(s.pc, 1);
+    s.jumped = false;
+    work_.push_back(std::move(s));
+    return;
+  }
+  Purpose p{write ? "str" : "ldr", "this instruction", loc_of(index), {}};
   // The code may read its own words (they hold its instructions) when no
   // chunk can be at that address.
   if (!write && is_lit(addr) && addr->value >= code_.base && addr->value - code_.base < code_.instrs.size() &&
@@ -994,12 +1010,12 @@ void Executor::data_access(SymState s, const Instr& i, std::size_t index) {
     work_.push_back(std::move(s));
     return;
   }
-  auto matches = match_chunk(std::move(s), "mem", {addr}, p, "mem.permission",
-                             fmt::format("'{}' {} mem[{}], which the code does not {} (add 'mem[...] |-> ...' to "
-                                         "the precondition or the loop invariant)",
-                                         to_string(i), write ? "writes" : "reads", show(addr),
-                                         write ? "own" : "hold"),
-                             {});
+  auto missing = [&] {
+    return fmt::format("'{}' {} mem[{}], which the code does not {} (add 'mem[...] |-> ...' to the precondition or "
+                       "the loop invariant)",
+                       to_string(i), write ? "writes" : "reads", show(addr), write ? "own" : "hold");
+  };
+  auto matches = match_chunk(std::move(s), "mem", {addr}, p, "mem.permission", missing, {});
   for (auto& [st, keys] : matches) {
     Chunk& c = *st.heap.find("mem", keys);
     if (write && !c.perm.full()) {
@@ -1037,20 +1053,20 @@ void Executor::at_halt(SymState& s, std::size_t index) {
 // changes nothing.
 std::vector<SymState> Executor::switch_vm(SymState s, const Term& target, std::size_t index) {
   std::vector<SymState> out;
-  // While this VM is descheduled, every other VM may run. Keeping what it
-  // holds is sound only if they all respect ownership: known VMs whose code
-  // is verified do; unknown or unverified ones are not checked yet.
+  // While this VM is descheduled, other VMs may run. Known VMs whose code
+  // is verified respect what it holds; unknown VMs are the adversary (see
+  // adversary_may_run); a known VM whose code is not verified is neither.
   for (VmId v = 0; v < m_.vms.size(); ++v) {
     const VmDecl& other = m_.vms[v];
-    if (v == vm_ || (other.known && (!other.code || other.spec.ensures))) continue;
+    if (v == vm_ || !other.known || !other.code || other.spec.ensures) continue;
     Failure f;
     f.id = "switch.untrusted";
-    f.message = fmt::format("this call may let {} run ({}), and hvsl does not yet check that it leaves alone what "
-                            "{} holds; nothing after this point is proved",
-                            other.name, other.known ? "its code has no 'ensures', so it is not verified" : "unknown",
-                            decl_.name);
+    f.message = fmt::format("this call may let {} run, whose code has no 'ensures', so it is not verified and may "
+                            "change what {} holds; nothing after this point is proved (give {} a spec, or declare "
+                            "it unknown)",
+                            other.name, decl_.name, other.name);
     f.loc = loc_of(index);
-    f.path = s.trace;
+    f.path = path_of(s);
     f.inconclusive = true;
     result_.failures.push_back(std::move(f));
     return out;
@@ -1072,10 +1088,17 @@ std::vector<SymState> Executor::switch_vm(SymState s, const Term& target, std::s
       Purpose p{"protocol", fmt::format("what {} receives when {} hands it control", to.name, decl_.name),
                 loc_of(index), give.loc};
       Bindings b;
-      handed = consume(std::move(t), give.assertion, b, p);
+      SymState before = t;
+      for (auto& h : consume(std::move(t), give.assertion, b, p))
+        if (keeps_exposed(before, h, index, to.name)) handed.push_back(std::move(h));
     } else {
       handed.push_back(std::move(t));
     }
+    // Unknown VMs may run before control comes back: the primary when it
+    // runs one, a secondary whenever it gives control to the primary (which
+    // may run any of them first).
+    if (vm_ != 0 || adv_.unknown(v))
+      for (auto& h : handed) adversary_may_run(h, loc_of(index));
     // Control comes back from the VM it went to: a secondary returns it to
     // the primary that ran it, and only the primary runs secondaries.
     AssertionPtr back = decl_.spec.protocol_from(v).assertion;
@@ -1221,6 +1244,8 @@ void Executor::hypercall(SymState& s, std::size_t index) {
         for (Reg w : outcome.writes) o.regs[w] = fresh(fmt::format("{}.{}", decl_.name, reg_name(w)), Sort::Word);
         Bindings ob = sb;
         for (auto& done : produce(std::move(o), outcome.ensures, ob)) {
+          note_exposure(done, index);
+          if (done.dead) continue;
           done.pc = m_.profile->add(done.pc, 1);
           done.jumped = false;
           if (outcome.switch_to.valid()) {

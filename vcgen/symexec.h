@@ -8,6 +8,7 @@
 #include <set>
 #include <vector>
 
+#include "vcgen/adversary.h"
 #include "vcgen/heap.h"
 #include "vcgen/verifier.h"
 
@@ -38,10 +39,19 @@ struct SymState {
   bool dead = false;                      // the path ended in a failure
   std::size_t ghost_done = 0;             // ghost items at this pc already done (a split resumes after one)
   bool jumped = false;                    // arrived at this pc by a jump, not by falling through
+  std::set<Word> exposed;                 // pages this VM gave an unknown VM by a memory transaction
+  // Words unknown VMs may have written, and the fresh value each got, so a
+  // counterexample can be replayed with an unknown VM that writes them.
+  std::vector<std::pair<Word, std::string>> adversary_writes;
   std::shared_ptr<RunStart> start;
 };
 
 using Bindings = std::map<std::string, Term>;
+
+// Terms and chunks for messages, with the verifier's fresh names read as
+// the spec's ("v#3" as "v").
+std::string show(const Term& t);
+std::string show(const Chunk& c);
 
 // What a consumption is for, to word its failures.
 struct Purpose {
@@ -72,6 +82,16 @@ class Executor {
   std::set<std::size_t> invariants_started_;
   std::set<std::pair<std::string, std::string>> reported_;  // (id, location) already reported
   std::map<std::string, Term> pre_env_;  // old.rN and the precondition's names
+  Adversary adv_;                        // the unknown VMs' static reach
+
+  // robust safety (symexec_adversary.cpp)
+  Term some_unknown(const Term& vm) const;
+  Term page_in_reach(const SymState& s, const Term& page) const;
+  Term adversary_reaches(SymState& s, const Chunk& c);
+  void adversary_may_run(SymState& s, const SourceLoc& at);
+  void note_exposure(SymState& s, std::size_t index);
+  bool keeps_exposed(const SymState& before, const SymState& after, std::size_t index, const std::string& to);
+  bool shared_access(SymState& s, const Term& addr);
 
   // terms
   Term fresh(const std::string& base, Sort s);
@@ -111,7 +131,8 @@ class Executor {
     std::vector<Term> keys;
   };
   std::vector<Match> match_chunk(SymState s, const std::string& name, const std::vector<Term>& keys,
-                                 const Purpose& p, const std::string& missing_id, const std::string& missing_msg,
+                                 const Purpose& p, const std::string& missing_id,
+                                 const std::function<std::string()>& missing_msg,
                                  const SourceLoc& clause);
 
   // execution
@@ -138,6 +159,9 @@ class Executor {
   void branch_to(SymState s, const Term& target, std::size_t index);
   void data_access(SymState s, const Instr& i, std::size_t index);
   SourceLoc loc_of(std::size_t index) const;
+  // The path for a report. Instruction steps carry only what the executor
+  // appended (" (taken)"); their text is made here, not at every step.
+  std::vector<PathStep> path_of(const SymState& s) const;
 };
 
 }  // namespace hvsl

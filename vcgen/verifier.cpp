@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "vcgen/adversary.h"
 #include "vcgen/claims.h"
 #include "vcgen/symexec.h"
 
@@ -48,6 +49,7 @@ std::vector<BlockResult> verify_machine(const Machine& m, const HvcSpecTable& hv
   for (VmId v = 0; v < m.vms.size(); ++v)
     if (m.vms[v].known && m.vms[v].code && m.vms[v].spec.ensures) verified.push_back(v);
   auto problems = check_claims(m, verified);
+  for (auto& p : check_footprints(m, adversary_of(m), verified)) problems.push_back(std::move(p));
   for (VmId v : verified) {
     const VmDecl& d = m.vms[v];
     if (!opts.only.empty() && std::find(opts.only.begin(), opts.only.end(), d.name) == opts.only.end()) continue;
