@@ -339,6 +339,31 @@ class Generator {
     emit(hvc());
   }
 
+  // RETRIEVE a handle, then use the page the retrieve message names (the
+  // RX page holds [sender, handle, kind, n, page_1, ...]): write it or read it.
+  void retrieve_and_use() {
+    if (!v_.rx) return hypercall();
+    call(hvsl::Hypercall::Retrieve, {{1, handle()}});
+    auto [ra, rp] = two_regs();
+    // if r0 != SUCCESS, skip the rest (a failed retrieve leaves no page to use)
+    emit({Instr{Op::CmpImm, 0, 0, hvsl::encode_success(*m_.profile)}, "SUCCESS", {}});
+    std::size_t skip = out_.size();
+    jump_to(Op::Bne, 0);
+    emit(mov(ra, {v_.rx->value + 4, v_.rx->text + " + 4"}));
+    emit(op2(Op::Ldr, rp, ra));
+    if (rng_.chance(0.3)) {  // a word further into the page
+      emit(mov(ra, rng_.pick(v_.small)));
+      emit(op2(Op::Add, rp, ra));
+    }
+    if (rng_.chance(0.8)) {
+      emit(mov(ra, value()));
+      emit(op2(Op::Str, ra, rp));
+    } else {
+      emit(op2(Op::Ldr, ra, rp));
+    }
+    out_[skip].target = int(out_.size());
+  }
+
   void arith() {
     auto [a, b] = two_regs();
     switch (rng_.below(6)) {
@@ -397,7 +422,8 @@ class Generator {
       case 10: load(); break;
       case 11: copy(); break;
       case 12: from_rx(); break;
-      case 13: case 14: case 15: arith(); break;
+      case 13: retrieve_and_use(); break;
+      case 14: case 15: arith(); break;
       case 16: case 17: branch(); break;
       case 18: emit(op1(Op::Nop)); break;
       default:  // rarely halt or fail: either stops the whole machine
@@ -484,9 +510,13 @@ Attack make_attack(const Machine& base, Rng& rng, const Options& o) {
 
 // ---- checking the claims ------------------------------------------------------------------
 
+// `true` (or nothing): nothing to evaluate.
+bool trivial(const hvsl::AssertionPtr& a) {
+  return !a || (a->kind == hvsl::Assertion::Kind::Pure && hvsl::is_true(a->cond));
+}
+
 std::string claim_of(const hvsl::Postcondition& post) {
-  bool trivial = !post.assertion ||
-                 (post.assertion->kind == hvsl::Assertion::Kind::Pure && hvsl::is_true(post.assertion->cond));
+  bool trivial = ::trivial(post.assertion);
   return post.never_terminates ? "never terminates (never halts, never faults)"
          : trivial             ? "never faults (halting allowed)"
                                : "ends only by halting, with its postcondition";
@@ -501,7 +531,7 @@ struct Violation {
 // each VM's precondition bindings (from the initial state), or nullopt for a
 // VM whose precondition does not hold there (it is not checked).
 std::vector<Violation> check_claims(const Machine& m, const hvsl::State& initial, const hvsl::State& final_state,
-                                    const std::vector<std::optional<hvsl::Env>>& pre, int& undecided) {
+                                    const std::vector<std::optional<hvsl::Env>>& pre, std::uint64_t& undecided) {
   std::vector<Violation> out;
   for (VmId v = 0; v < m.vms.size(); ++v) {
     const auto& d = m.vms[v];
@@ -533,6 +563,36 @@ std::vector<Violation> check_claims(const Machine& m, const hvsl::State& initial
   return out;
 }
 
+// The known VMs' preconditions on the initial state, with the start
+// registers as old(..): the names they bind, which the postconditions and
+// asserts use; nullopt for a VM without an ensures (nothing to check) or
+// whose precondition does not hold there (warned about once, in `failed`).
+// `reads_attack_page` is set if a precondition reads a word of a page where
+// an unknown VM's program goes.
+std::vector<std::optional<hvsl::Env>> preconditions(const Machine& m, const hvsl::State& initial,
+                                                    std::set<VmId>& failed, bool* reads_attack_page = nullptr) {
+  std::set<Word> attack_pages;
+  for (VmId v = 0; v < m.vms.size(); ++v)
+    if (!m.vms[v].known)
+      if (auto place = code_place(m, v)) attack_pages.insert(m.pages[place->first].base);
+  std::vector<std::optional<hvsl::Env>> pre(m.vms.size());
+  for (VmId v = 0; v < m.vms.size(); ++v) {
+    if (!m.vms[v].known || !m.vms[v].spec.ensures) continue;
+    auto r = hvsl::eval_assertion(m.vms[v].spec.requires_, initial, v, initial.vms[v].regs);
+    // (The matched chunks are complete only if the precondition holds.)
+    if (reads_attack_page && r.truth != hvsl::Truth::Holds) *reads_attack_page = true;
+    for (const auto& ch : r.chunks)
+      if (reads_attack_page && ch.resource == "mem" && !ch.keys.empty() &&
+          attack_pages.count(m.profile->page_of(ch.keys[0].word)))
+        *reads_attack_page = true;
+    if (r.truth != hvsl::Truth::Fails) pre[v] = r.bindings;
+    else if (failed.insert(v).second)
+      std::cout << fmt::format("  warning: {}'s precondition does not hold in the initial state ({}): its claim is "
+                               "not checked\n", m.vms[v].name, r.reason);
+  }
+  return pre;
+}
+
 // ---- the test -----------------------------------------------------------------------------
 
 struct Counts {
@@ -560,17 +620,56 @@ std::string how_it_ended(const hvsl::State& s, const hvsl::RunResult& r) {
   return who + ": bad fetch";
 }
 
-// Runs the machine, counting hypercalls by call and outcome.
-// `stepped` gets the VMs that executed at least one instruction.
-hvsl::RunResult run(hvsl::Interpreter& in, std::uint64_t max_steps, Counts& c, hvsl::VmSet& stepped) {
+// The asserts and invariants of known VM `v` at its pc, which the verified
+// claim says hold whenever they are reached (an invariant written above a
+// label only on the fall-through path, not on a jump to the label). The
+// first that does not hold, or nullopt.
+std::optional<Violation> ghost_violation(const Machine& m, const hvsl::State& s, VmId v, bool jumped,
+                                         const hvsl::State& initial, const hvsl::Env& pre, std::uint64_t& undecided) {
+  const auto& d = m.vms[v];
+  Word pc = s.vms[v].pc();
+  if (!d.code || pc < d.code->base) return std::nullopt;
+  auto g = d.spec.ghost.find(std::size_t(pc - d.code->base));
+  if (g == d.spec.ghost.end()) return std::nullopt;
+  for (const auto& op : g->second) {
+    bool is_assert = op.kind == hvsl::GhostOp::Kind::Assert;
+    if ((!is_assert && op.kind != hvsl::GhostOp::Kind::Invariant) || (op.fallthrough_only && jumped)) continue;
+    if (trivial(op.assertion)) continue;  // `invariant true` heads many loops: skip the evaluation
+    auto r = hvsl::eval_assertion(op.assertion, s, v, initial.vms[v].regs, pre);
+    if (r.truth == hvsl::Truth::Unknown) ++undecided;
+    if (r.truth == hvsl::Truth::Fails)
+      return Violation{v, fmt::format("{}: the {} at line {} does not hold when reached (pc {}): {}", d.name,
+                                      is_assert ? "assert" : "invariant", op.loc.line, hvsl::describe_addr(m, pc),
+                                      r.reason)};
+  }
+  return std::nullopt;
+}
+
+struct RunOutcome {
+  hvsl::RunResult result;
+  std::optional<Violation> ghost;  // a failed assert or invariant: the run stopped there
+  hvsl::VmSet stepped = 0;         // the VMs that executed at least one instruction
+};
+
+// Runs the machine, checking the checked VMs' asserts and invariants
+// (those with `pre` bindings) and counting hypercalls by call and outcome.
+RunOutcome run(hvsl::Interpreter& in, const hvsl::State& initial, const std::vector<std::optional<hvsl::Env>>& pre,
+               std::uint64_t max_steps, Counts& c) {
+  const Machine& m = *initial.machine;
   const hvsl::Profile& p = in.state().profile();
-  hvsl::RunResult r;
-  while (in.running() && r.steps < max_steps) {
+  RunOutcome out;
+  std::vector<bool> jumped(m.vms.size(), false);  // each VM's last instruction jumped
+  while (in.running() && out.result.steps < max_steps) {
     VmId caller = in.state().current;
-    stepped |= hvsl::vm_bit(caller);
+    if (pre[caller] && (out.ghost = ghost_violation(m, in.state(), caller, jumped[caller], initial, *pre[caller],
+                                                    c.undecided)))
+      break;
+    out.stepped |= hvsl::vm_bit(caller);
     Word id = in.state().vms[caller].regs[0];
+    Word nz = in.state().vms[caller].regs[hvsl::kNz];
     auto info = in.step();
-    ++r.steps;
+    ++out.result.steps;
+    jumped[caller] = info.instr && (info.instr->op == Op::Br || (info.instr->op == Op::Bne && nz != hvsl::kNzEqual));
     if (!info.instr || info.instr->op != Op::Hvc) continue;
     auto call = hvsl::decode_hypercall(p, id);
     std::string outcome = "ok";
@@ -582,8 +681,9 @@ hvsl::RunResult run(hvsl::Interpreter& in, std::uint64_t max_steps, Counts& c, h
     }
     ++c.calls[fmt::format("{} {}", call ? hvsl::name(*call) : "(no call)", outcome)];
   }
-  r.reason = in.running() ? hvsl::StopReason::StepLimit : hvsl::StopReason::Terminated;
-  return r;
+  bool limit = in.running() && !out.ghost;
+  out.result.reason = limit ? hvsl::StopReason::StepLimit : hvsl::StopReason::Terminated;
+  return out;
 }
 
 std::string report(const std::string& file, int k, const Options& o, const Attack& a, const hvsl::State& initial,
@@ -594,6 +694,8 @@ std::string report(const std::string& file, int k, const Options& o, const Attac
               : fmt::format("{}: VIOLATION in program {} (rerun: hvsl_attack --seed {} --length {} --max-steps {} "
                             "--only {} {})\n", file, k, o.seed, o.length, o.max_steps, k, file);
   for (const auto& v : vs) out += "  claim violated: " + v.what + "\n";
+  if (r.reason == hvsl::StopReason::Terminated && final_state.vms[final_state.current].mode == hvsl::Mode::Exec)
+    out += "  (the run was stopped where the assert or invariant failed)\n";
   if (!a.programs.empty()) out += "  the unknown VMs' code (paste into the file, replacing their code blocks):\n";
   for (const auto& p : a.programs) {
     out += fmt::format("vm {} unknown {{   // {}\n", m.vms[p.vm].name,
@@ -626,13 +728,16 @@ int attack_file(const std::string& file, const Options& o, Counts& total) {
     for (const auto& d : diags.all()) std::cerr << hvsl::render(d, src.get());
     return 2;
   }
-  std::vector<std::string> checked, unknown;
+  std::vector<std::string> checked, unknown, unchecked;
   for (const auto& vm : base->vms) {
     if (!vm.known) unknown.push_back(vm.name);
     else if (vm.spec.ensures) checked.push_back(vm.name + ": " + claim_of(*vm.spec.ensures));
+    else unchecked.push_back(vm.name);
   }
   std::cout << fmt::format("{}: unknown VMs {{{}}}; claims checked: {}\n", file, fmt::join(unknown, ", "),
                            checked.empty() ? "none (no known VM has an ensures)" : fmt::format("{}", fmt::join(checked, "; ")));
+  if (!unchecked.empty())
+    std::cout << fmt::format("  known VMs without an ensures (no claim to check): {}\n", fmt::join(unchecked, ", "));
   if (unknown.empty()) std::cout << "  warning: no unknown VM: every program is the file's own\n";
   for (VmId v = 0; v < base->vms.size(); ++v)
     if (!base->vms[v].known && !o.as_is && !code_place(*base, v))
@@ -641,6 +746,16 @@ int attack_file(const std::string& file, const Options& o, Counts& total) {
 
   Counts c;
   std::set<VmId> pre_failed;
+  // Only the attackers' code pages differ between programs: preconditions
+  // that read no word there are evaluated once (a forall over a page costs
+  // milliseconds).
+  std::optional<std::vector<std::optional<hvsl::Env>>> file_pre;
+  {
+    hvsl::State initial = hvsl::initial_state(*base);
+    bool reads_attack_page = false;
+    auto pre = preconditions(*base, initial, pre_failed, &reads_attack_page);
+    if (!reads_attack_page) file_pre = pre;
+  }
   int first = o.as_is ? 0 : o.only.value_or(0);
   int last = o.as_is || o.only ? first + 1 : o.programs;
   for (int k = first; k < last; ++k) {
@@ -649,43 +764,33 @@ int attack_file(const std::string& file, const Options& o, Counts& total) {
     Attack a = o.as_is ? Attack{*base, {}} : make_attack(*base, rng, o);
     const Machine& m = a.machine;
     hvsl::State initial = hvsl::initial_state(m);
-    // The known VMs' preconditions, with the start registers as old(..):
-    // the patterns they bind name values the postconditions refer to.
-    std::vector<std::optional<hvsl::Env>> pre(m.vms.size());
-    for (VmId v = 0; v < m.vms.size(); ++v) {
-      if (!m.vms[v].known || !m.vms[v].spec.ensures) continue;
-      auto r = hvsl::eval_assertion(m.vms[v].spec.requires_, initial, v, initial.vms[v].regs);
-      if (r.truth != hvsl::Truth::Fails) pre[v] = r.bindings;
-      else if (pre_failed.insert(v).second)
-        std::cout << fmt::format("  warning: {}'s precondition does not hold in the initial state ({}): its claim is "
-                                 "not checked\n", m.vms[v].name, r.reason);
-    }
+    auto pre = file_pre ? *file_pre : preconditions(m, initial, pre_failed);
     hvsl::Interpreter in(initial);
-    hvsl::VmSet stepped = 0;
-    auto r = run(in, o.max_steps, c, stepped);
+    RunOutcome run_out = run(in, initial, pre, o.max_steps, c);
+    const hvsl::RunResult& r = run_out.result;
     const hvsl::State& fin = in.state();
     for (VmId v = 0; v < m.vms.size(); ++v) {
       if (!pre[v]) continue;
-      if (hvsl::contains(stepped, v)) ++c.ran[v];
+      if (hvsl::contains(run_out.stepped, v)) ++c.ran[v];
       if (fin.vms[v].mode != hvsl::Mode::Exec) ++c.ended[v];
     }
     ++c.programs;
     c.steps += r.steps;
-    ++c.ends[how_it_ended(fin, r)];
+    std::string ended = run_out.ghost ? "known VM: assert or invariant failed" : how_it_ended(fin, r);
+    ++c.ends[ended];
     if (o.print) {
-      std::cout << fmt::format("-- program {}: {} after {} steps\n", k, how_it_ended(fin, r), r.steps);
+      std::cout << fmt::format("-- program {}: {} after {} steps\n", k, ended, r.steps);
       for (const auto& p : a.programs) std::cout << fmt::format("vm {} unknown {{\n{}}}\n", m.vms[p.vm].name, show(m, p));
     }
-    int undecided = 0;
-    auto vs = check_claims(m, initial, fin, pre, undecided);
-    c.undecided += undecided;
+    auto vs = check_claims(m, initial, fin, pre, c.undecided);
+    if (run_out.ghost) vs.insert(vs.begin(), *run_out.ghost);
     if (vs.empty()) continue;
     if (c.violations++ < std::uint64_t(o.show)) std::cout << report(file, k, o, a, initial, fin, r, vs);
   }
 
   std::string ends;
   for (const auto& [how, n] : c.ends) ends += fmt::format("{}{} {}", ends.empty() ? "" : ", ", n, how);
-  std::cout << fmt::format("  {} programs, {} steps; runs ended: {}; {} postconditions undecided; {} violation{}\n",
+  std::cout << fmt::format("  {} programs, {} steps; runs ended: {}; {} assertions undecided; {} violation{}\n",
                            c.programs, c.steps, ends, c.undecided, c.violations, c.violations == 1 ? "" : "s");
   for (auto [v, n] : c.ran)
     std::cout << fmt::format("  {} ran in {} programs, halted or faulted in {}\n", base->vms[v].name, n, c.ended[v]);
