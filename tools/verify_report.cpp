@@ -70,6 +70,7 @@ std::string render_text(const std::vector<BlockResult>& blocks, const Machine& m
     out += ")";
     if (b.verdict == Verdict::Verified) out += ": " + b.claim;
     out += "\n";
+    for (const auto& n : b.notes) out += "  note: " + n + "\n";
   }
   return out;
 }
@@ -100,7 +101,7 @@ nlohmann::json render_json(const std::vector<BlockResult>& blocks, const std::st
       fs.push_back(jf);
     }
     json jb = {{"file", file}, {"vm", b.vm}, {"verdict", std::string(name(b.verdict))}, {"claim", b.claim}, {"failures", fs},
-               {"paths", b.paths}, {"queries", b.queries}};
+               {"paths", b.paths}, {"queries", b.queries}, {"notes", b.notes}};
     if (stats) {
       jb["time_ms"] = ms(b.total_time);
       jb["solver_time_ms"] = ms(b.solver_time);

@@ -68,6 +68,7 @@ struct BlockResult {
   std::size_t queries = 0;
   std::chrono::nanoseconds total_time{0}, solver_time{0};
   std::vector<VcRecord> vcs;  // filled when requested
+  std::vector<std::string> notes;  // what the verdict does not cover, in words
 };
 
 }  // namespace hvsl

@@ -453,7 +453,12 @@ std::vector<Executor::Match> Executor::match_chunk(SymState s, const std::string
       out.push_back(Match{std::move(t), c.keys});
     }
     smt::Verdict v = feasibility(s, none, p.id + " (no chunk)", p.at);
-    if (v != smt::Verdict::Invalid) {
+    if (v != smt::Verdict::Invalid && lazy_world_ && name != "tx" && name != "rx") {  // FTLR: the machine has it; the step now looks at it
+      SymState made = std::move(s);
+      if (!is_true(none)) made.path.push_back(none);
+      std::vector<Term> made_keys = lazy_chunk(made, name, keys).keys;
+      out.push_back(Match{std::move(made), std::move(made_keys)});
+    } else if (v != smt::Verdict::Invalid) {
       SymState bad = std::move(s);
       if (!is_true(none)) bad.path.push_back(none);
       smt::Outcome undecided;
@@ -555,20 +560,52 @@ std::vector<SymState> Executor::consume(SymState s, const AssertionPtr& a, Bindi
                 p.at, a->loc, "this clause may be false");
         }
         if (st.dead) continue;
-        if (matches.size() == 1) b = std::move(bm);
+        if (matches.size() == 1) {
+          b = std::move(bm);
+        } else {  // this alias's names stay with its state
+          for (const auto& [k, v] : bm)
+            if (!b.count(k) || !(b.at(k) == v)) st.branch[k] = v;
+        }
         out.push_back(std::move(st));
       }
       return out;
     }
     case K::Sep: {
-      std::vector<SymState> states = one(std::move(s));
+      // After a split (an alias, an 'if'), states may bind the same names to
+      // different values: each state goes on with its own bindings. One
+      // state alone gives them back in `b`; several keep theirs in `branch`.
+      struct Item {
+        SymState st;
+        Bindings b;
+      };
+      std::vector<Item> items;
+      items.push_back({std::move(s), b});
       for (const auto& part : a->parts) {
-        std::vector<SymState> next;
-        for (auto& st : states)
-          for (auto& r : consume(std::move(st), part, b, p)) next.push_back(std::move(r));
-        states = std::move(next);
+        std::vector<Item> next;
+        for (auto& it : items) {
+          std::map<std::string, Term> branch_before = it.st.branch;
+          Bindings local = it.b;
+          auto results = consume(std::move(it.st), part, local, p);
+          for (auto& r : results) {
+            Bindings rb = local;
+            for (const auto& [k, v] : r.branch) {  // names a deeper split bound for this state
+              auto old = branch_before.find(k);
+              if (old == branch_before.end() || !(old->second == v)) rb[k] = v;
+            }
+            next.push_back({std::move(r), std::move(rb)});
+          }
+        }
+        items = std::move(next);
       }
-      return states;
+      std::vector<SymState> out;
+      if (items.size() == 1) b = items[0].b;
+      for (auto& it : items) {
+        if (items.size() > 1)
+          for (const auto& [k, v] : it.b)
+            if (!b.count(k) || !(b.at(k) == v)) it.st.branch[k] = v;
+        out.push_back(std::move(it.st));
+      }
+      return out;
     }
     case K::Exists: {
       Bindings inner = b;
@@ -1233,7 +1270,7 @@ void Executor::hypercall(SymState& s, std::size_t index) {
     else ready.push_back(std::move(t));
     for (auto& st : ready) {
       Bindings sb = b;  // with the names this state's 'if' branches bound
-      for (auto& [k, v] : st.branch) sb.emplace(k, v);
+      for (auto& [k, v] : st.branch) sb[k] = v;
       st.branch.clear();
       for (const auto& outcome : spec->outcomes) {
         Term guard = subst(outcome.guard, st, sb);
@@ -1241,14 +1278,15 @@ void Executor::hypercall(SymState& s, std::size_t index) {
         SymState o = st;
         if (!is_true(guard)) o.path.push_back(guard);
         o.trace.back().text += fmt::format(" ({}: {})", spec->name, outcome.name);
+        o.outcome_loc = outcome.loc;
         for (Reg w : outcome.writes) o.regs[w] = fresh(fmt::format("{}.{}", decl_.name, reg_name(w)), Sort::Word);
         Bindings ob = sb;
         for (auto& done : produce(std::move(o), outcome.ensures, ob)) {
-          note_exposure(done, index);
+          if (!collect_) note_exposure(done, index);
           if (done.dead) continue;
           done.pc = m_.profile->add(done.pc, 1);
           done.jumped = false;
-          if (outcome.switch_to.valid()) {
+          if (outcome.switch_to.valid() && !collect_) {
             for (auto& back : switch_vm(std::move(done), subst(outcome.switch_to, done, ob), index)) {
               apply_facts(back);
               work_.push_back(std::move(back));

@@ -43,6 +43,9 @@ struct SymState {
   // Words unknown VMs may have written, and the fresh value each got, so a
   // counterexample can be replayed with an unknown VM that writes them.
   std::vector<std::pair<Word, std::string>> adversary_writes;
+  Term extra_reach;        // for the FTLR check: pages besides the declared reach (a set; may be invalid)
+  SourceLoc outcome_loc;   // the hypercall outcome last taken
+  std::vector<Chunk> lazy_pre;  // FTLR: chunks created on demand, as they were before the step
   std::shared_ptr<RunStart> start;
 };
 
@@ -92,6 +95,19 @@ class Executor {
   void note_exposure(SymState& s, std::size_t index);
   bool keeps_exposed(const SymState& before, const SymState& after, std::size_t index, const std::string& to);
   bool shared_access(SymState& s, const Term& addr);
+
+ public:
+  // The automated FTLR for this (unknown) VM (symexec_ftlr.cpp, vcgen/ftlr.h).
+  void ftlr();
+
+ private:
+  bool collect_ = false;     // hypercall() queues switching outcomes without switching
+  bool lazy_world_ = false;  // a missing chunk is created (lazy_chunk), not reported
+  SymState ftlr_world();
+  Term ftlr_reach(const SymState& s) const;
+  Chunk& lazy_chunk(SymState& s, const std::string& name, const std::vector<Term>& keys);
+  const Chunk* ftlr_find(SymState& s, const Chunk& c);
+  void ftlr_fail(SymState& s, const std::string& message, const Term& goal, const SourceLoc& at);
 
   // terms
   Term fresh(const std::string& base, Sort s);

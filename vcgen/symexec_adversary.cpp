@@ -22,7 +22,9 @@ Term Executor::page_in_reach(const SymState& s, const Term& page) const {
   std::vector<Term> pages;
   for (const auto& [p, why] : adv_.pages) pages.push_back(tb_.word(p));
   for (Word p : s.exposed) pages.push_back(tb_.word(p));
-  return tb_.member(page, tb_.set_of(pages));
+  Term set = tb_.set_of(pages);
+  if (s.extra_reach.valid()) set = tb_.union_(set, s.extra_reach);
+  return tb_.member(page, set);
 }
 
 // When the adversary may change chunk c. This is the machine's semantics

@@ -4,6 +4,7 @@
 
 #include "vcgen/adversary.h"
 #include "vcgen/claims.h"
+#include "vcgen/ftlr.h"
 #include "vcgen/symexec.h"
 
 namespace hvsl {
@@ -62,6 +63,15 @@ std::vector<BlockResult> verify_machine(const Machine& m, const HvcSpecTable& hv
       }
     out.push_back(std::move(r));
   }
+  // Robust safety: every unknown VM's steps keep to the reach that
+  // verifying the known VMs assumed (only if some known VM was verified).
+  if (!verified.empty())
+    for (VmId v = 0; v < m.vms.size(); ++v) {
+      if (m.vms[v].known) continue;
+      if (!opts.only.empty() && std::find(opts.only.begin(), opts.only.end(), m.vms[v].name) == opts.only.end())
+        continue;
+      out.push_back(check_unknown_steps(m, v, hvc, opts, solver));
+    }
   if (stats) *stats = solver.stats();
   return out;
 }
