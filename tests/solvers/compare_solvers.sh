@@ -78,8 +78,24 @@ for vc in $(find "$work" -name '*.smt2' | sort); do
   [ -n "${seen[$key]:-}" ] && continue
   seen[$key]=$vc
   unique=$((unique + 1))
+  # Z3 prints set difference and union on its array-encoded sets as
+  # (setminus a b) and (union a b), which cvc5 does not know: cvc5 gets them
+  # as functions with their defining axiom (quantified, so cvc5 may answer
+  # unknown on such a query; it never changes a decided answer).
+  cvc5_in="$vc.all"
+  if grep -q '(setminus \|(union ' "$vc.all"; then
+    cvc5_in="$vc.cvc5"
+    {
+      echo '(set-logic ALL)'
+      echo '(declare-fun setminus ((Array Int Bool) (Array Int Bool)) (Array Int Bool))'
+      echo '(assert (forall ((a (Array Int Bool)) (b (Array Int Bool)) (x Int)) (= (select (setminus a b) x) (and (select a x) (not (select b x))))))'
+      echo '(declare-fun union ((Array Int Bool) (Array Int Bool)) (Array Int Bool))'
+      echo '(assert (forall ((a (Array Int Bool)) (b (Array Int Bool)) (x Int)) (= (select (union a b) x) (or (select a x) (select b x)))))'
+      grep -v '^(set-logic ' "$vc.all"
+    } >"$cvc5_in"
+  fi
   z=$(answer timeout $((timeout_s + 5)) z3 -smt2 -T:"$timeout_s" "$vc.all")
-  c=$(answer timeout $((timeout_s + 5)) cvc5 --lang=smt2 --tlimit=$((timeout_s * 1000)) "$vc.all")
+  c=$(answer timeout $((timeout_s + 5)) cvc5 --lang=smt2 --tlimit=$((timeout_s * 1000)) "$cvc5_in")
   name=${vc#"$work"/}
   if [[ $z == error* || $c == error* ]]; then
     errors+=("$name: z3 ${z}; cvc5 ${c}")
