@@ -2,6 +2,9 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "vcgen/adversary.h"
 #include "vcgen/claims.h"
 #include "vcgen/ftlr.h"
@@ -65,12 +68,31 @@ std::vector<BlockResult> verify_machine(const Machine& m, const HvcSpecTable& hv
   }
   // Robust safety: every unknown VM's steps keep to the reach that
   // verifying the known VMs assumed (only if some known VM was verified).
+  std::size_t known_blocks = out.size();
+  std::vector<std::string> unproved;  // unknown VMs whose check did not pass
   if (!verified.empty())
     for (VmId v = 0; v < m.vms.size(); ++v) {
       if (m.vms[v].known) continue;
       if (!opts.only.empty() && std::find(opts.only.begin(), opts.only.end(), m.vms[v].name) == opts.only.end())
         continue;
       out.push_back(check_unknown_steps(m, v, hvc, opts, solver));
+      if (out.back().verdict != Verdict::Verified) unproved.push_back(m.vms[v].name);
+    }
+  // The known VMs' verdicts rest on that model: where it is not
+  // established, none of them is proved.
+  if (!unproved.empty())
+    for (std::size_t i = 0; i < known_blocks; ++i) {
+      BlockResult& r = out[i];
+      if (r.verdict != Verdict::Verified) continue;
+      Failure f;
+      f.id = "robust.unproved";
+      f.message = fmt::format("this verdict assumes what unknown VMs can change, and the check of {} did not "
+                              "establish it (see its block), so nothing is proved",
+                              fmt::join(unproved, ", "));
+      f.loc = r.loc;
+      f.inconclusive = true;
+      r.failures.push_back(std::move(f));
+      r.verdict = Verdict::Inconclusive;
     }
   if (stats) *stats = solver.stats();
   return out;
