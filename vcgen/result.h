@@ -56,6 +56,11 @@ struct VcRecord {
   std::chrono::nanoseconds time{0};
 };
 
+struct BlockResult;
+// A block's verdict from its failures: a failure outranks an undecided
+// query; only a block with neither is verified.
+Verdict verdict_of(const std::vector<Failure>& failures);
+
 struct BlockResult {
   std::string vm;
   // The termination claim that was checked, in words ("ends only by halting,

@@ -255,9 +255,7 @@ BlockResult check_unknown_steps(const Machine& m, VmId unknown, const HvcSpecTab
   }
   r.failures = std::move(kept);
   for (const auto& u : unchecked) r.notes.push_back("not checked, the spec file does not describe it: " + u);
-  bool failed = false, undecided = false;
-  for (const auto& f : r.failures) (f.inconclusive ? undecided : failed) = true;
-  r.verdict = failed ? Verdict::Failed : undecided ? Verdict::Inconclusive : Verdict::Verified;
+  r.verdict = verdict_of(r.failures);
   r.total_time = std::chrono::steady_clock::now() - t0;
   r.solver_time = solver.stats().time - z0;
   return r;

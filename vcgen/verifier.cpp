@@ -21,6 +21,12 @@ std::string_view name(Verdict v) {
   return "?";
 }
 
+Verdict verdict_of(const std::vector<Failure>& failures) {
+  bool failed = false, undecided = false;
+  for (const auto& f : failures) (f.inconclusive ? undecided : failed) = true;
+  return failed ? Verdict::Failed : undecided ? Verdict::Inconclusive : Verdict::Verified;
+}
+
 BlockResult verify_vm(const Machine& m, VmId vm, const HvcSpecTable& hvc, const VerifyOptions& opts,
                       smt::Solver& solver) {
   auto t0 = std::chrono::steady_clock::now();
@@ -34,10 +40,7 @@ BlockResult verify_vm(const Machine& m, VmId vm, const HvcSpecTable& hvc, const 
                                   : "ends only by halting, with its postcondition";
   r.loc = m.vms[vm].loc;
   Executor(m, vm, hvc, opts, solver, r).run();
-  bool failed = false, unknown = false;
-  for (const auto& f : r.failures) (f.inconclusive ? unknown : failed) = true;
-  // A failure outranks an undecided query; only a block with neither is verified.
-  r.verdict = failed ? Verdict::Failed : unknown ? Verdict::Inconclusive : Verdict::Verified;
+  r.verdict = verdict_of(r.failures);
   r.total_time = std::chrono::steady_clock::now() - t0;
   r.solver_time = solver.stats().time - z0;
   return r;
