@@ -10,6 +10,7 @@
 
 #include "logic/encoding.h"
 #include "logic/instruction.h"
+#include "logic/nova.h"
 #include "logic/profile.h"
 #include "logic/source_loc.h"
 #include "logic/spec.h"
@@ -59,6 +60,12 @@ struct VmDecl {
     SourceLoc loc;
   };
   std::vector<Shared> shares;
+  // abi nova: the EC's UTCB page, whether the EC is local (runs only when
+  // called through a portal), and the PD's capabilities by selector.
+  std::optional<std::size_t> utcb;    // index into Machine::pages
+  SourceLoc utcb_loc;
+  bool local = false;
+  std::map<Word, CapDecl> caps;
   VmSpec spec;               // requires/ensures, invariants, ghost code
 };
 
@@ -84,8 +91,14 @@ struct Label {
   SourceLoc loc;
 };
 
+// Which hypercall interface `hvc` traps to.
+enum class AbiKind { Ffa, Nova };
+
 struct Machine {
   const Profile* profile = &Profile::vmsl();
+  AbiKind abi = AbiKind::Ffa;
+  std::vector<PortalDecl> portals;        // abi nova
+  std::vector<SemaphoreDecl> semaphores;  // abi nova
   std::vector<PageDecl> pages;
   std::vector<VmDecl> vms;          // index = VM id
   std::vector<Word> handles;        // the valid handles, ascending

@@ -48,6 +48,15 @@ State initial_state(const Machine& m) {
   for (Word h : m.handles) s.trans[h] = std::nullopt;
   for (const auto& t : m.transactions)
     s.trans[t.handle] = Transaction{t.sender, t.receiver, t.pages, t.kind, t.retrieved};
+  if (m.abi == AbiKind::Nova) {
+    for (const auto& vm : m.vms) {
+      auto& space = s.nova.caps.emplace_back();
+      for (const auto& [sel, c] : vm.caps) space[sel] = c.cap;
+      s.nova.ecs.push_back({vm.local ? NovaEc::Wait::Idle : NovaEc::Wait::None, std::nullopt, 0});
+    }
+    for (const auto& pt : m.portals) s.nova.portals.push_back({pt.ec, pt.id});
+    for (const auto& sm : m.semaphores) s.nova.sms.push_back({sm.count, {}});
+  }
   return s;
 }
 

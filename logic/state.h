@@ -62,6 +62,38 @@ class PageIndex {
   std::unordered_map<Word, std::size_t> sparse_;
 };
 
+// abi nova: what the kernel keeps beside the VMSL state (docs/nova.md).
+struct NovaEc {
+  // Why the EC cannot run: waiting for a call (a local EC between calls),
+  // for the reply to its call, in a semaphore's queue, or for a busy callee
+  // to become free (its ipc_call is retried then).
+  enum class Wait : std::uint8_t { None, Idle, Reply, Semaphore, Callee };
+  Wait wait = Wait::None;
+  std::optional<VmId> partner;  // the caller whose reply is due (callee side)
+  VmId callee = 0;              // Wait::Callee: the EC it waits for
+  friend bool operator==(const NovaEc&, const NovaEc&) = default;
+};
+
+struct NovaSemaphore {
+  Word counter = 0;
+  std::vector<VmId> queue;  // blocked ECs, head first
+  friend bool operator==(const NovaSemaphore&, const NovaSemaphore&) = default;
+};
+
+struct NovaPortal {
+  VmId ec = 0;
+  Word id = 0;
+  friend bool operator==(const NovaPortal&, const NovaPortal&) = default;
+};
+
+struct NovaState {
+  std::vector<std::map<Word, Capability>> caps;  // by PD; created PDs come after the VMs
+  std::vector<NovaEc> ecs;                        // by VM
+  std::vector<NovaPortal> portals;
+  std::vector<NovaSemaphore> sms;
+  Word created = 0;  // PDs, ECs and SCs made by create_*: they hold no code and never run
+};
+
 struct State {
   const Machine* machine = nullptr;
   std::vector<VmState> vms;
@@ -69,6 +101,7 @@ struct State {
   std::vector<Word> mem;        // page i occupies [i*page_size, (i+1)*page_size)
   std::map<Word, std::optional<Transaction>> trans;  // every valid handle; nullopt = free
   VmId current = 0;
+  NovaState nova;  // abi nova only
 
   const Profile& profile() const { return *machine->profile; }
   Word& word(std::size_t page, Word offset) { return mem[page * profile().page_size + offset]; }
