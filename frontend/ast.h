@@ -197,6 +197,23 @@ struct SharesItem : Node {
   SharesItem(Name n) : page(std::move(n)) {}
   Name page;
 };
+// abi nova (docs/nova.md): the EC's UTCB page, a local EC, a capability.
+struct UtcbItem : Node {
+  UtcbItem() = default;
+  UtcbItem(Name n) : page(std::move(n)) {}
+  Name page;
+};
+struct LocalItem : Node {
+  LocalItem() = default;
+  LocalItem(std::string) {}
+};
+// cap SEL = KIND OBJECT perms MASK
+struct CapItem : Node {
+  Expr selector;
+  std::string kind;  // pd, ec, sc, portal, sm, obj
+  Name object;
+  Expr perms;
+};
 struct RxHolds : Node {
   Expr length;
   Name sender;
@@ -235,7 +252,7 @@ struct NeverTerminatesItem : Node {
 };
 struct VmItem
     : x3::variant<TxItem, RxItem, RegItem, CodeDecl, RequiresItem, EnsuresItem, NeverTerminatesItem, ReceivesItem,
-                  SharesItem> {
+                  SharesItem, UtcbItem, LocalItem, CapItem> {
   using base_type::base_type;
   using base_type::operator=;
 };
@@ -299,8 +316,26 @@ struct PredicateDecl : Node {
   Assertion body;
 };
 
+// abi NAME: the hypercall interface `hvc` traps to (ffa, nova).
+struct AbiChoice : Node {
+  AbiChoice() = default;
+  AbiChoice(Name n) : name(std::move(n)) {}
+  Name name;
+};
+// portal NAME to VM [id N]
+struct PortalDecl : Node {
+  Name name;
+  Name ec;
+  boost::optional<Expr> id;
+};
+// semaphore NAME count N
+struct SemaphoreDecl : Node {
+  Name name;
+  Expr count;
+};
+
 struct Decl : x3::variant<ProfileDecl, ConstDecl, HandlesDecl, PageDecl, VmDecl, WordDecl, TransactionDecl,
-                          PredicateDecl> {
+                          PredicateDecl, AbiChoice, PortalDecl, SemaphoreDecl> {
   using base_type::base_type;
   using base_type::operator=;
 };
@@ -310,10 +345,11 @@ using File = std::vector<Decl>;
 // ---- hypercall spec files (an ABI) ---------------------------------------------
 
 // select r0: the register whose value picks the hypercall.
+// select r0 % 16: the call is the register's value modulo 16 (NOVA's
+// call number in the low bits, the selector and flags above).
 struct SelectDecl : Node {
-  SelectDecl() = default;
-  SelectDecl(RegName r) : reg(std::move(r)) {}
   RegName reg;
+  boost::optional<Number> modulus;
 };
 // let name = e: an abbreviation inside a hypercall, for its guards and ensures.
 struct LetItem : Node {

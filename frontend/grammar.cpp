@@ -42,6 +42,10 @@ BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::AbiInvariant, pattern, fact)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::ReceivesItem, from, assertion)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::OutcomeDecl, name, guard, writes, frees, switch_to, ensures)
 BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::HypercallDecl, name, id, items)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::SelectDecl, reg, modulus)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::CapItem, selector, kind, object, perms)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::PortalDecl, name, ec, id)
+BOOST_FUSION_ADAPT_STRUCT(hvsl::ast::SemaphoreDecl, name, count)
 
 namespace hvsl {
 
@@ -67,6 +71,8 @@ const std::vector<std::string>& reserved_words() {
       // hypercall spec files
       "select", "hypercall", "outcome", "when", "otherwise", "writes", "frees", "let", "switch", "receives", "implies",
       "shares",
+      // abi nova
+      "abi", "utcb", "local", "cap", "portal", "semaphore",
       // reserved for what comes next
       "assume", "protocol", "spec", "import", "on", "returns"};
   return words;
@@ -228,6 +234,12 @@ HVSL_RULE(predicate_decl, ast::PredicateDecl, "a predicate declaration")
 HVSL_RULE(code_decl, ast::CodeDecl, "code")
 HVSL_RULE(tx_item, ast::TxItem, "tx")
 HVSL_RULE(shares_item, ast::SharesItem, "shares")
+HVSL_RULE(utcb_item, ast::UtcbItem, "utcb")
+HVSL_RULE(local_item, ast::LocalItem, "local")
+HVSL_RULE(cap_item, ast::CapItem, "cap")
+HVSL_RULE(abi_choice, ast::AbiChoice, "abi")
+HVSL_RULE(portal_decl, ast::PortalDecl, "portal")
+HVSL_RULE(semaphore_decl, ast::SemaphoreDecl, "semaphore")
 HVSL_RULE(rx_holds, ast::RxHolds, "holds")
 HVSL_RULE(rx_item, ast::RxItem, "rx")
 HVSL_RULE(reg_item, ast::RegItem, "reg")
@@ -262,7 +274,7 @@ HVSL_RULE(abi_file, ast::AbiFile, "a hypercall spec file")
 // Closing tokens get names that say what else could have come.
 const x3::rule<struct set_end_id> set_end = "',' or '}'";
 const x3::rule<struct code_end_id> code_end = "an instruction, a label, 'invariant', 'assert', 'fold', 'unfold' or '}'";
-const x3::rule<struct vm_end_id> vm_end = "'tx', 'rx', 'reg', 'code', 'requires', 'ensures', 'receives', 'shares' or '}'";
+const x3::rule<struct vm_end_id> vm_end = "'tx', 'rx', 'reg', 'code', 'requires', 'ensures', 'receives', 'shares', 'utcb', 'local', 'cap' or '}'";
 const x3::rule<struct hypercall_end_id> hypercall_end = "'requires', 'let', 'outcome' or '}'";
 const x3::rule<struct abi_end_id> abi_end = "a declaration ('select', 'hypercall' or 'invariant')";
 const x3::rule<struct reg_list_id, std::vector<ast::RegName>> reg_list = "a list of registers";
@@ -271,7 +283,7 @@ const x3::rule<struct otherwise_text_id, std::string> otherwise_text = "'otherwi
 const x3::rule<struct any_fraction_id, ast::Number> any_fraction = "a number or '_'";
 const x3::rule<struct any_fraction_text_id, std::string> any_fraction_text = "'_'";
 const x3::rule<struct file_end_id> file_end =
-    "a declaration ('profile', 'const', 'handles', 'page', 'vm', 'word', 'transaction' or 'predicate')";
+    "a declaration ('profile', 'abi', 'const', 'handles', 'page', 'vm', 'word', 'transaction', 'predicate', 'portal' or 'semaphore')";
 const x3::rule<struct sop_id, std::string> sop = "an operator";
 const x3::rule<struct sep_id> sep = "'&*&'";
 const x3::rule<struct points_id> points = "'|->'";
@@ -327,7 +339,7 @@ const auto code_item_def = instruction | invariant_item | assert_item | fold_ite
 // Specification expressions: a flat operator chain, precedence in lowering.
 // Longer operators come first so "<=" is not read as "<".
 const auto sop_def = raw[lit("==>") | lit("==") | lit("!=") | lit("<=") | lit(">=") | lit("<") | lit(">") |
-                         lit("&&") | lit("||") | lit("+") | lit("-") | lit("*") | lit("?") | lit(":") |
+                         lit("&&") | lit("||") | lit("+") | lit("-") | lit("*") | lit("/") | lit("%") | lit("?") | lit(":") |
                          lexeme[(lit("union") | lit("minus") | lit("in")) >> !idchar]];
 const auto sep_def = lit("&*&");
 const auto points_def = lit("|->");
@@ -354,7 +366,8 @@ const auto emp_a_def = emp_text;
 const auto pt_head_def =
     (raw[lexeme[lit("mem") >> !idchar]] >> lit('[') > x3::repeat(1)[sexpr] > lit(']')) |
     (raw[lexeme[(lit("access") | lit("reg") | lit("owner") | lit("excl") | lit("tx") | lit("rxstate") | lit("rx") |
-                 lit("trans") | lit("retrieved") | lit("handles")) >>
+                 lit("trans") | lit("retrieved") | lit("handles") | lit("cap") | lit("utcb") | lit("portal") |
+                 lit("ec") | lit("reply") | lit("sm")) >>
                 !idchar]] >>
      lit('(') > -list(sexpr) > lit(')'));
 // "(a, b, ...)" is a tuple once the first ',' is seen; "(a)" is an expression.
@@ -386,11 +399,20 @@ const auto code_decl_def = kw("code") > kw("at") > expr > lit('{') > *code_item 
 
 const auto tx_item_def = kw("tx") > name;
 const auto shares_item_def = kw("shares") > name;
+const auto utcb_item_def = kw("utcb") > name;
+const x3::rule<struct local_text_id, std::string> local_text = "'local'";
+const auto local_text_def = raw[lexeme[lit("local") >> !idchar]];
+const auto local_item_def = local_text;
+const x3::rule<struct cap_kind_id, std::string> cap_kind = "a capability kind (pd, ec, sc, portal, sm, obj)";
+const auto cap_kind_def =
+    raw[lexeme[(lit("pd") | lit("ec") | lit("sc") | lit("portal") | lit("sm") | lit("obj")) >> !idchar]];
+const auto cap_item_def = kw("cap") > expr > equals > cap_kind > name > kw("perms") > expr;
 const auto rx_holds_def = kw("holds") > expr > kw("from") > name;
 const auto rx_item_def = kw("rx") > name > -rx_holds;
 const auto reg_item_def = kw("reg") > reg > equals > expr;
 const auto vm_item_def =
-    tx_item | rx_item | reg_item | code_decl | requires_item | never_item | ensures_item | receives_item | shares_item;
+    tx_item | rx_item | reg_item | code_decl | requires_item | never_item | ensures_item | receives_item | shares_item |
+    utcb_item | local_item | cap_item;
 const auto qualifier_def = raw[lexeme[(lit("known") | lit("unknown")) >> !idchar]];
 const auto vm_decl_def = kw("vm") > name > -qualifier > lit('{') > *vm_item > vm_end;
 
@@ -411,15 +433,18 @@ const auto retrieved_def = raw[lexeme[(lit("retrieved")) >> !idchar]];
 const auto transaction_decl_def = kw("transaction") > expr > trans_kind > kw("from") > name > kw("to") > name >
                                   kw("pages") > name_set > -retrieved;
 
-const auto decl_def =
-    profile_decl | const_decl | handles_decl | page_decl | vm_decl | word_decl | transaction_decl | predicate_decl;
+const auto abi_choice_def = kw("abi") > name;
+const auto portal_decl_def = kw("portal") > name > kw("to") > name > -(kw("id") > expr);
+const auto semaphore_decl_def = kw("semaphore") > name > kw("count") > expr;
+const auto decl_def = profile_decl | const_decl | handles_decl | page_decl | vm_decl | word_decl | transaction_decl |
+                      predicate_decl | abi_choice | portal_decl | semaphore_decl;
 const auto file_def = *decl > file_end;
 
 const auto any_fraction_text_def = x3::string("_");
 const auto any_fraction_def = any_fraction_text;
 const auto hypercall_end_def = lit('}');
 const auto abi_end_def = x3::eoi;
-const auto select_decl_def = kw("select") > reg;
+const auto select_decl_def = kw("select") > reg > -(lit('%') > number);
 const auto let_item_def = kw("let") > name > equals > sexpr;
 const auto otherwise_text_def = raw[lexeme[lit("otherwise") >> !idchar]];
 const auto otherwise_guard_def = otherwise_text;
@@ -442,6 +467,7 @@ BOOST_SPIRIT_DEFINE(ident_text, number_text, reg_text, name, number, reg, primar
                     profile_decl, const_decl, handles_decl, word_decl, transaction_decl, decl, file, set_end,
                     code_end, vm_end, file_end, trans_kind, qualifier, mnemonic0, mnemonic1, mnemonic2, retrieved,
                     equals, comma)
+BOOST_SPIRIT_DEFINE(utcb_item, local_text, local_item, cap_kind, cap_item, abi_choice, portal_decl, semaphore_decl)
 BOOST_SPIRIT_DEFINE(sprimary, sbinop, sexpr, scall, spattern, sbool, snot, sset, frac, emp_a, pt_head,
                     points_to_a, pred_a, exists_a, forall_a, if_a, pure_a, assert_atom, assertion, invariant_item,
                     assert_item, fold_item, requires_item, ensures_item, receives_item, never_item, predicate_decl, sop, sep, points,

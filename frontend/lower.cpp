@@ -20,7 +20,7 @@ constexpr std::size_t kMaxDefinitionDepth = 200;
 
 // What a name stands for.
 struct Symbol {
-  enum Kind { Builtin, Const, Page, Vm, Label } kind = Const;
+  enum Kind { Builtin, Const, Page, Vm, Label, Portal, Semaphore } kind = Const;
   SourceLoc loc{};
   Word value = 0;
   bool evaluated = false;
@@ -37,6 +37,8 @@ const char* kind_name(Symbol::Kind k) {
     case Symbol::Page: return "page";
     case Symbol::Vm: return "VM";
     case Symbol::Label: return "label";
+    case Symbol::Portal: return "portal";
+    case Symbol::Semaphore: return "semaphore";
   }
   return "name";
 }
@@ -75,7 +77,8 @@ class Lowering {
 
   std::optional<Machine> run(const ast::File& file) {
     choose_profile(file);
-    for (const auto& c : builtin_constants(*p_))
+    choose_abi(file);
+    for (const auto& c : m_.abi == AbiKind::Nova ? nova_constants(*p_) : builtin_constants(*p_))
       symbols_[std::string(c.name)] = Symbol{Symbol::Builtin, {}, c.value, true};
     declare_names(file);
     spec_.emplace(src_, diags_, *p_, [this](const std::string& n) -> std::optional<Word> {
@@ -98,11 +101,21 @@ class Lowering {
     check_code_layout();
     check_mailboxes();
     for (const auto& d : file) {
+      if (auto* pt = boost::get<ast::PortalDecl>(&d)) lower_portal(*pt);
+      if (auto* sm = boost::get<ast::SemaphoreDecl>(&d)) lower_semaphore(*sm);
+    }
+    for (const auto& d : file)
+      if (auto* vm = boost::get<ast::VmDecl>(&d)) lower_caps(*vm);
+    check_utcbs();
+    for (const auto& d : file) {
       if (auto* h = boost::get<ast::HandlesDecl>(&d)) lower_handles(*h);
     }
     if (!handles_declared_) m_.handles = {0};
     for (const auto& d : file) {
-      if (auto* t = boost::get<ast::TransactionDecl>(&d)) lower_transaction(*t);
+      if (auto* t = boost::get<ast::TransactionDecl>(&d)) {
+        if (m_.abi == AbiKind::Nova) error(*t, "transactions are FF-A's; a machine with 'abi nova' has none");
+        else lower_transaction(*t);
+      }
       if (auto* w = boost::get<ast::WordDecl>(&d)) lower_word(*w);
       if (auto* c = boost::get<ast::ConstDecl>(&d)) value_of(c->name.text, c->name);  // report errors in unused constants
     }
@@ -129,6 +142,7 @@ class Lowering {
   std::map<std::string, SourceLoc> predicate_locs_;
   std::vector<std::string> evaluating_;              // names being evaluated, for cycle messages
   const ast::Node* handles_at_ = nullptr;
+  Word portal_count_ = 0, semaphore_count_ = 0;
 
   SourceLoc loc(const ast::Node& n) const { return src_.loc(n.begin, n.end > n.begin ? n.end - n.begin : 1); }
 
@@ -152,6 +166,21 @@ class Lowering {
     m_.profile = p_;
   }
 
+  void choose_abi(const ast::File& file) {
+    const ast::AbiChoice* first = nullptr;
+    for (const auto& d : file) {
+      auto* a = boost::get<ast::AbiChoice>(&d);
+      if (!a) continue;
+      if (first) {
+        add_note(error(*a, "the ABI is declared twice"), loc(*first), "first declared here");
+        continue;
+      }
+      first = a;
+      if (a->name.text == "nova") m_.abi = AbiKind::Nova;
+      else if (a->name.text != "ffa") error(a->name, fmt::format("unknown ABI '{}': the ABIs are 'ffa' and 'nova'", a->name.text));
+    }
+  }
+
   // Returns false (after reporting) if the name is taken.
   bool declare(const ast::Name& n, Symbol s) {
     s.loc = loc(n);
@@ -171,6 +200,18 @@ class Lowering {
       if (auto* c = boost::get<ast::ConstDecl>(&d)) declare(c->name, Symbol{Symbol::Const, {}, 0, false, false, false, &c->value});
       if (auto* pg = boost::get<ast::PageDecl>(&d))
         if (declare(pg->name, Symbol{Symbol::Page, {}, 0, false, false, false, &pg->at})) named_pages_.insert(pg);
+      if (auto* pt = boost::get<ast::PortalDecl>(&d)) {
+        Symbol s{Symbol::Portal};
+        s.value = portal_count_++;
+        s.evaluated = true;
+        declare(pt->name, s);
+      }
+      if (auto* sm = boost::get<ast::SemaphoreDecl>(&d)) {
+        Symbol s{Symbol::Semaphore};
+        s.value = semaphore_count_++;
+        s.evaluated = true;
+        declare(sm->name, s);
+      }
       if (auto* vm = boost::get<ast::VmDecl>(&d)) {
         Symbol s{Symbol::Vm};
         s.value = m_.vms.size();
@@ -515,6 +556,16 @@ class Lowering {
                    "first given here");
         regs_at[*reg] = r;
         if (auto v = eval_word(r->value, "register value")) vm.regs[*reg] = *v;
+      } else if (auto* u = boost::get<ast::UtcbItem>(&item)) {
+        if (!needs_nova(*u, "'utcb'")) continue;
+        if (vm.utcb) {
+          add_note(error(*u, "the UTCB page is given twice"), vm.utcb_loc, "first given here");
+          continue;
+        }
+        vm.utcb = page_named(u->page);
+        vm.utcb_loc = loc(*u);
+      } else if (auto* l = boost::get<ast::LocalItem>(&item)) {
+        if (needs_nova(*l, "'local'")) vm.local = true;
       } else if (auto* c = boost::get<ast::CodeDecl>(&item)) {
         if (code_at) {
           add_note(error(*c, fmt::format("'{}' has two code blocks; a VM has one program", d.name.text)),
@@ -525,6 +576,9 @@ class Lowering {
         lower_code(vm, *id, *c);
       }
     }
+    if (m_.abi == AbiKind::Nova)
+      for (const ast::Node* mb : {tx_at, rx_at})
+        if (mb) error(*mb, "mailboxes are FF-A's; a machine with 'abi nova' passes messages through UTCBs");
     if (vm.tx && vm.rx && *vm.tx == *vm.rx)
       error(*rx_at, fmt::format("'{}' uses page '{}' as both its TX and its RX page", d.name.text,
                                 m_.pages[*vm.tx].name));
@@ -718,6 +772,138 @@ class Lowering {
                                                       page.name, m_.vms[*page.owner].name)),
                    at, fmt::format("it is a mailbox of '{}'", vm.name));
       }
+    }
+  }
+
+  // ---- abi nova: portals, semaphores, capabilities, UTCBs ------------------
+
+  bool needs_nova(const ast::Node& at, std::string_view what) {
+    if (m_.abi == AbiKind::Nova) return true;
+    error(at, fmt::format("{} is a NOVA declaration; add 'abi nova' to the machine", what));
+    return false;
+  }
+
+  void lower_portal(const ast::PortalDecl& d) {
+    if (!needs_nova(d, "a portal")) return;
+    PortalDecl pt;
+    pt.name = d.name.text;
+    pt.loc = loc(d);
+    auto ec = vm_named(d.ec);
+    if (ec && !m_.vms[*ec].local)
+      add_note(error(d.ec, fmt::format("portal '{}' is bound to '{}', whose EC is not local: only a local EC "
+                                       "handles calls (add 'local' to '{}')",
+                                       d.name.text, d.ec.text, d.ec.text)),
+               m_.vms[*ec].loc, fmt::format("'{}' is declared here", d.ec.text));
+    if (d.id)
+      if (auto v = eval_word(*d.id, "portal id")) pt.id = *v;
+    pt.ec = ec.value_or(0);
+    m_.portals.push_back(std::move(pt));
+  }
+
+  void lower_semaphore(const ast::SemaphoreDecl& d) {
+    if (!needs_nova(d, "a semaphore")) return;
+    SemaphoreDecl sm;
+    sm.name = d.name.text;
+    sm.loc = loc(d);
+    if (auto v = eval_word(d.count, "semaphore count")) sm.count = *v;
+    m_.semaphores.push_back(std::move(sm));
+  }
+
+  // The object a capability names: a VM for pd/ec/sc/obj, else a portal or
+  // a semaphore, by name.
+  std::optional<Word> cap_object(CapKind kind, const ast::Name& n) {
+    if (kind == CapKind::Pt || kind == CapKind::Sm) {
+      auto want = kind == CapKind::Pt ? Symbol::Portal : Symbol::Semaphore;
+      auto it = symbols_.find(n.text);
+      if (it == symbols_.end()) {
+        value_of(n.text, n);  // "unknown name", with a suggestion
+        return std::nullopt;
+      }
+      if (it->second.kind != want) {
+        error(n, fmt::format("'{}' is a {}, not a {}", n.text, kind_name(it->second.kind), kind_name(want)));
+        return std::nullopt;
+      }
+      return it->second.value;
+    }
+    auto vm = vm_named(n);
+    if (vm) return Word(*vm);
+    return std::nullopt;
+  }
+
+  void lower_caps(const ast::VmDecl& d) {
+    VmId id = vm_ids_.at(&d);
+    if (id >= kMaxVms) return;
+    VmDecl& vm = m_.vms[id];
+    for (const auto& item : d.items) {
+      auto* c = boost::get<ast::CapItem>(&item);
+      if (!c || !needs_nova(*c, "a capability")) continue;
+      auto sel = eval_word(c->selector, "selector");
+      if (sel && *sel >= kSelectorCount) {
+        error(c->selector, fmt::format("selector {} is outside the object space (selectors are 0..{})", *sel,
+                                       kSelectorCount - 1));
+        sel.reset();
+      }
+      CapKind kind = c->kind == "pd" ? CapKind::Pd : c->kind == "ec" ? CapKind::Ec : c->kind == "sc" ? CapKind::Sc
+                     : c->kind == "portal" ? CapKind::Pt : c->kind == "sm" ? CapKind::Sm : CapKind::Obj;
+      auto obj = cap_object(kind, c->object);
+      auto perms = eval_word(c->perms, "permission mask");
+      if (perms && *perms > perm::kMask) {
+        error(c->perms, fmt::format("permission mask {:#x} is out of range: a capability has 5 permission bits "
+                                    "(0..0x1f)",
+                                    *perms));
+        perms.reset();
+      } else if (perms && (*perms & ~perm::defined(kind))) {
+        error(c->perms, fmt::format("permission mask {:#x} sets bits a {} capability does not have (its bits "
+                                    "are {:#x}; docs/nova.md lists them)",
+                                    *perms, name(kind), perm::defined(kind)));
+        perms.reset();
+      } else if (perms && *perms == 0) {
+        error(c->perms, "a capability without permissions is the null capability; leave the selector empty");
+        perms.reset();
+      }
+      if (!sel || !obj || !perms) continue;
+      if (auto it = vm.caps.find(*sel); it != vm.caps.end()) {
+        add_note(error(c->selector, fmt::format("selector {} of '{}' is given twice", *sel, d.name.text)),
+                 it->second.loc, "first given here");
+        continue;
+      }
+      vm.caps[*sel] = CapDecl{Capability{kind, *obj, *perms}, loc(*c)};
+    }
+  }
+
+  // A UTCB is the EC's own page: owned by its VM, exclusive, accessible to
+  // it alone, and holding neither code nor another EC's UTCB (an IPC writes
+  // into it).
+  void check_utcbs() {
+    std::map<std::size_t, VmId> user;
+    for (VmId v = 0; v < m_.vms.size(); ++v) {
+      const VmDecl& vm = m_.vms[v];
+      if (!vm.utcb) continue;
+      const PageDecl& page = m_.pages[*vm.utcb];
+      auto note_page = [&](Diagnostic& e) { add_note(e, page.loc, fmt::format("page '{}' is declared here", page.name)); };
+      if (auto [it, fresh] = user.try_emplace(*vm.utcb, v); !fresh) {
+        note_page(diags_.error(vm.utcb_loc, fmt::format("page '{}' is already the UTCB of '{}'", page.name,
+                                                        m_.vms[it->second].name)));
+        continue;
+      }
+      if (page.owner != v || !page.exclusive || page.access != vm_bit(v))
+        note_page(diags_.error(vm.utcb_loc, fmt::format("the UTCB of '{}' overlaps what other VMs hold: page '{}' "
+                                                        "must be owned by '{}', exclusive, and accessible to '{}' "
+                                                        "alone",
+                                                        vm.name, page.name, vm.name, vm.name)));
+      for (const auto& other : m_.vms)
+        if (other.code && m_.page_at(other.code->base) == &page)
+          note_page(diags_.error(vm.utcb_loc, fmt::format("the UTCB of '{}' is page '{}', which holds the code of "
+                                                          "'{}'; an IPC would overwrite it",
+                                                          vm.name, page.name, other.name)));
+    }
+    if (m_.abi != AbiKind::Nova) return;
+    for (VmId v = 0; v < m_.vms.size(); ++v) {
+      const VmDecl& vm = m_.vms[v];
+      if (!vm.local) continue;
+      bool bound = std::any_of(m_.portals.begin(), m_.portals.end(), [&](const PortalDecl& p) { return p.ec == v; });
+      if (!bound)
+        diags_.warning(vm.loc, fmt::format("'{}' is local but no portal is bound to it, so it never runs", vm.name));
     }
   }
 

@@ -11,17 +11,19 @@
 #include "frontend/parser.h"
 #include "logic/encoding.h"
 #include "logic/instruction.h"
+#include "logic/nova.h"
 
 namespace hvsl {
 namespace {
 
 class AbiLowering {
  public:
-  AbiLowering(const SourceFile& src, Diagnostics& diags, const Profile& p, std::size_t vm_count)
+  AbiLowering(const SourceFile& src, Diagnostics& diags, const Profile& p, std::size_t vm_count, AbiKind kind)
       : src_(src), diags_(diags), p_(p), tb_(p), spec_(src, diags, p, [this](const std::string& n) {
           return constant(n);
         }) {
-    for (const auto& c : builtin_constants(p)) constants_[std::string(c.name)] = c.value;
+    for (const auto& c : kind == AbiKind::Nova ? nova_constants(p) : builtin_constants(p))
+      constants_[std::string(c.name)] = c.value;
     constants_["VM_COUNT"] = Word(vm_count);
   }
 
@@ -44,6 +46,16 @@ class AbiLowering {
           continue;
         }
         abi.select = *r;
+        if (s->modulus) {
+          SpecLowering::Scope none;
+          ast::SExpr e;
+          e.first = *s->modulus;
+          e.begin = s->modulus->begin;
+          e.end = s->modulus->end;
+          auto m = spec_.expr(e, none, Sort::Word);
+          if (m && is_lit(*m) && (*m)->value >= 2) abi.select_modulus = (*m)->value;
+          else if (m) diags_.error(spec_.loc(*s->modulus), "'select r % N' needs N of at least 2");
+        }
       }
     }
     if (!select && !file.empty()) {
@@ -394,10 +406,10 @@ class AbiLowering {
 }  // namespace
 
 std::optional<Abi> parse_abi(const SourceFile& src, const Profile& profile, std::size_t vm_count,
-                             Diagnostics& diags) {
+                             Diagnostics& diags, AbiKind kind) {
   ast::AbiFile file;
   if (!parse_abi_ast(src, file, diags)) return std::nullopt;
-  return AbiLowering(src, diags, profile, vm_count).lower(file);
+  return AbiLowering(src, diags, profile, vm_count, kind).lower(file);
 }
 
 }  // namespace hvsl

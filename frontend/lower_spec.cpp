@@ -19,7 +19,7 @@ int precedence(const std::string& op) {
   if (op == "&&") return 3;
   if (op == "==" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=" || op == "in") return 4;
   if (op == "+" || op == "-" || op == "union" || op == "minus") return 5;
-  return 6;  // "*"
+  return 6;  // "*", "/", "%"
 }
 
 const char* sort_name(Sort s) {
@@ -173,6 +173,14 @@ std::optional<Term> SpecLowering::binary(const std::string& op, Term a, Term b, 
   if (op == "+" || op == "-" || op == "*") {
     if (!need(Sort::Word, Sort::Word)) return std::nullopt;
     return op == "+" ? tb_.add(a, b) : op == "-" ? tb_.sub(a, b) : tb_.mul(a, b);
+  }
+  if (op == "/" || op == "%") {
+    if (!need(Sort::Word, Sort::Word)) return std::nullopt;
+    if (!is_lit(b) || b->value == 0) {
+      diags_.error(loc(at), fmt::format("'{}' needs a nonzero constant on its right (hvsl divides only by constants)", op));
+      return std::nullopt;
+    }
+    return op == "/" ? tb_.div(a, b) : tb_.mod(a, b);
   }
   if (op == "<" || op == "<=" || op == ">" || op == ">=") {
     if (!need(Sort::Word, Sort::Word)) return std::nullopt;

@@ -17,9 +17,10 @@ namespace hvsl {
 std::optional<Machine> parse_machine(const SourceFile& src, Diagnostics& diags);
 
 // Parses and checks a hypercall spec file (such as specs/ffa.hvsl) for a
-// machine of this profile with `vm_count` VMs. Overlapping or missing
-// outcomes are found later, with the solver (vcgen/abi_check.h).
+// machine of this profile with `vm_count` VMs; `kind` picks the built-in
+// constants it may use (FF-A's or NOVA's). Overlapping or missing outcomes
+// are found later, with the solver (vcgen/abi_check.h).
 std::optional<Abi> parse_abi(const SourceFile& src, const Profile& profile, std::size_t vm_count,
-                             Diagnostics& diags);
+                             Diagnostics& diags, AbiKind kind = AbiKind::Ffa);
 
 }  // namespace hvsl

@@ -51,8 +51,11 @@ struct AbiFact {
 struct Abi {
   std::string file;         // where it was read from
   Reg select = 0;           // the register holding the function id
+  Word select_modulus = 0;  // nonzero: the id is that register's value modulo this ('select r0 % 16')
   std::vector<HvcSpec> calls;
   std::vector<AbiFact> facts;
+  // The function id a value of the selecting register names.
+  Word call_id(Word reg_value) const { return select_modulus ? reg_value % select_modulus : reg_value; }
   const HvcSpec* find(Word id) const {
     for (const auto& c : calls)
       if (c.id == id) return &c;

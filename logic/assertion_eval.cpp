@@ -316,7 +316,49 @@ class Evaluator {
       out.push_back(set_value(std::move(free)));
       return holds();
     }
+    if (auto nova = actual_nova(a, keys, out)) return *nova;
     return unknown(fmt::format("{}: unknown resource '{}'", show_chunk(a), r));
+  }
+
+  // The abi nova resources (docs/nova.md); nullopt if `a` is none of them.
+  std::optional<R> actual_nova(const Assertion& a, const std::vector<Value>& keys, std::vector<Value>& out) const {
+    const std::string& r = a.name;
+    if (r != "cap" && r != "utcb" && r != "portal" && r != "ec" && r != "reply" && r != "sm") return std::nullopt;
+    if (m_.abi != AbiKind::Nova) return fails(fmt::format("{}: the machine does not declare 'abi nova'", show_chunk(a)));
+    const NovaState& n = s_.nova;
+    Word k = keys[0].word;
+    if (r == "cap") {
+      if (k >= n.caps.size()) return fails(fmt::format("{}: {} is no protection domain", show_chunk(a), k));
+      auto it = n.caps[k].find(keys[1].word);
+      Capability c = it == n.caps[k].end() || it->second.null() ? Capability{} : it->second;
+      for (Word w : {Word(c.kind), c.obj, c.perms}) out.push_back(word_value(w));
+      return holds();
+    }
+    if (r == "portal") {
+      if (k >= n.portals.size()) return fails(fmt::format("{}: {} is no portal", show_chunk(a), k));
+      out.push_back(word_value(n.portals[k].ec));
+      out.push_back(word_value(n.portals[k].id));
+      return holds();
+    }
+    if (r == "sm") {
+      if (k >= n.sms.size()) return fails(fmt::format("{}: {} is no semaphore", show_chunk(a), k));
+      out.push_back(word_value(n.sms[k].counter));
+      out.push_back(word_value(n.sms[k].queue.size()));
+      return holds();
+    }
+    if (k >= m_.vms.size() || k >= n.ecs.size()) return fails(fmt::format("{}: {} is no VM", show_chunk(a), k));
+    if (r == "utcb") {
+      if (!m_.vms[k].utcb) return fails(fmt::format("{}: the VM has no UTCB", show_chunk(a)));
+      out.push_back(word_value(m_.pages[*m_.vms[k].utcb].base));
+      return holds();
+    }
+    if (r == "ec") {
+      out.push_back(word_value(Word(n.ecs[k].wait)));
+      return holds();
+    }
+    out.push_back(bool_value(n.ecs[k].partner.has_value()));
+    out.push_back(word_value(n.ecs[k].partner.value_or(0)));
+    return holds();
   }
 
   R chunk(const Assertion& a, Env& env) {

@@ -32,6 +32,13 @@ const ResourceInfo* resource_info(const std::string& name) {
       {"trans", {Sort::Word}, {Sort::Word, Sort::Word, Sort::Set, Sort::Word}},  // (sender, receiver, pages, kind)
       {"retrieved", {Sort::Word}, {Sort::Bool}},              // retrieved(handle) |-> flag
       {"handles", {}, {Sort::Set}},                           // handles() |-> free handles
+      // abi nova (docs/nova.md)
+      {"cap", {Sort::Word, Sort::Word}, {Sort::Word, Sort::Word, Sort::Word}},  // cap(pd, sel) |-> (kind, object, perms)
+      {"utcb", {Sort::Word}, {Sort::Word}},                   // utcb(vm) |-> page
+      {"portal", {Sort::Word}, {Sort::Word, Sort::Word}},     // portal(p) |-> (ec, id)
+      {"ec", {Sort::Word}, {Sort::Word}},                     // ec(vm) |-> what it waits for (EC_READY, ...)
+      {"reply", {Sort::Word}, {Sort::Bool, Sort::Word}},      // reply(vm) |-> (a call is being handled, its caller)
+      {"sm", {Sort::Word}, {Sort::Word, Sort::Word}},         // sm(s) |-> (counter, blocked ECs)
   };
   for (const auto& r : table)
     if (r.name == name) return &r;

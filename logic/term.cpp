@@ -80,6 +80,20 @@ Term TermBuilder::mul(Term a, Term b) const {
   return make(Kind::Mul, Sort::Word, {std::move(a), std::move(b)});
 }
 
+Term TermBuilder::div(Term a, Term k) const {
+  if (!is_lit(k) || k->value == 0) throw std::invalid_argument("hvsl: division by a term that is not a nonzero literal");
+  if (is_lit(a)) return word(a->value / k->value);
+  if (k->value == 1) return a;
+  return make(Kind::Div, Sort::Word, {std::move(a), std::move(k)});
+}
+
+Term TermBuilder::mod(Term a, Term k) const {
+  if (!is_lit(k) || k->value == 0) throw std::invalid_argument("hvsl: remainder by a term that is not a nonzero literal");
+  if (is_lit(a)) return word(a->value % k->value);
+  if (k->value == 1) return word(0);
+  return make(Kind::Mod, Sort::Word, {std::move(a), std::move(k)});
+}
+
 Term TermBuilder::page_of(Term a) const {
   if (is_lit(a)) return word(p_.page_of(a->value));
   return make(Kind::PageOf, Sort::Word, {std::move(a)});
@@ -190,6 +204,8 @@ Term TermBuilder::rebuild(const Term& t, std::vector<Term> a) const {
     case Kind::Sub: return sub(a[0], a[1]);
     case Kind::Mul: return mul(a[0], a[1]);
     case Kind::PageOf: return page_of(a[0]);
+    case Kind::Div: return div(a[0], a[1]);
+    case Kind::Mod: return mod(a[0], a[1]);
     case Kind::Eq: return eq(a[0], a[1]);
     case Kind::Lt: return lt(a[0], a[1]);
     case Kind::Le: return le(a[0], a[1]);
@@ -253,6 +269,8 @@ std::optional<Value> eval(const Term& t, const Profile& p, const Env& env) {
     case Kind::Sub: return w(p.sub(a[0].word, a[1].word));
     case Kind::Mul: return w(p.mult(a[0].word, a[1].word));
     case Kind::PageOf: return w(p.page_of(a[0].word));
+    case Kind::Div: return w(a[1].word ? a[0].word / a[1].word : 0);
+    case Kind::Mod: return w(a[1].word ? a[0].word % a[1].word : 0);
     case Kind::Eq: return b(a[0] == a[1]);
     case Kind::Lt: return b(a[0].word < a[1].word);
     case Kind::Le: return b(a[0].word <= a[1].word);
@@ -296,7 +314,7 @@ int precedence(Kind k) {
     case Kind::And: return 3;
     case Kind::Eq: case Kind::Lt: case Kind::Le: case Kind::Member: return 4;
     case Kind::Add: case Kind::Sub: case Kind::Union: case Kind::Minus: return 5;
-    case Kind::Mul: return 6;
+    case Kind::Mul: case Kind::Div: case Kind::Mod: return 6;
     default: return 9;
   }
 }
@@ -316,6 +334,8 @@ std::string show(const Term& t, int outer) {
     case Kind::Sub: return bin("-");
     case Kind::Mul: return bin("*");
     case Kind::PageOf: return "page_of(" + show(t->args[0], 0) + ")";
+    case Kind::Div: return bin("/");
+    case Kind::Mod: return bin("%");
     case Kind::Eq: return bin("==");
     case Kind::Lt: return bin("<");
     case Kind::Le: return bin("<=");

@@ -22,6 +22,7 @@ enum class Kind : std::uint8_t {
   Lit,      // a word or boolean literal (value)
   Var,      // a named symbol
   Add, Sub, Mul,  // profile arithmetic
+  Div, Mod,       // by a nonzero literal (unsigned; never out of range)
   PageOf,   // the base address of the page holding a word
   Eq, Lt, Le,     // Eq on any sort; Lt/Le unsigned on words
   Not, And, Or, Implies,
@@ -71,6 +72,9 @@ class TermBuilder {
   Term sub(Term a, Term b) const;
   Term mul(Term a, Term b) const;
   Term page_of(Term a) const;
+  // a / k and a % k for a literal k > 0 (callers check; k = 0 throws).
+  Term div(Term a, Term k) const;
+  Term mod(Term a, Term k) const;
 
   Term eq(Term a, Term b) const;
   Term ne(Term a, Term b) const { return not_(eq(std::move(a), std::move(b))); }

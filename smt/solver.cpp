@@ -56,6 +56,8 @@ const char* kind_name(Kind k) {
     case Kind::Sub: return "Sub";
     case Kind::Mul: return "Mul";
     case Kind::PageOf: return "PageOf";
+    case Kind::Div: return "Div";
+    case Kind::Mod: return "Mod";
     case Kind::Eq: return "Eq";
     case Kind::Lt: return "Lt";
     case Kind::Le: return "Le";
@@ -91,6 +93,9 @@ bool well_sorted(const TermNode& n) {
     case Kind::Add: case Kind::Sub: case Kind::Mul:
       return n.sort == Sort::Word && args({Sort::Word, Sort::Word});
     case Kind::PageOf: return n.sort == Sort::Word && args({Sort::Word});
+    case Kind::Div: case Kind::Mod:
+      return n.sort == Sort::Word && args({Sort::Word, Sort::Word}) && n.args[1]->kind == Kind::Lit &&
+             n.args[1]->value != 0;
     case Kind::Eq: return n.sort == Sort::Bool && n.args.size() == 2 && n.args[0]->sort == n.args[1]->sort;
     case Kind::Lt: case Kind::Le: return n.sort == Sort::Bool && args({Sort::Word, Sort::Word});
     case Kind::Not: return n.sort == Sort::Bool && args({Sort::Bool});
@@ -258,6 +263,8 @@ class NoSaturation {
         }
         break;
       }
+      case Kind::Div:  // between 0 and a
+      case Kind::Mod:  // between 0 and a (and below k)
       case Kind::PageOf:  // a - a mod page_size: between 0 and a
         out.lo = 0;
         out.hi = info(n.args[0]).hi;
@@ -605,6 +612,8 @@ class Translator {
         z3::expr prod = a(0) * a(1);
         return z3::ite(prod > max_, max_, prod);
       }
+      case Kind::Div: return vmsl_ ? z3::expr(a(0) / a(1)) : z3::udiv(a(0), a(1));
+      case Kind::Mod: return vmsl_ ? z3::mod(a(0), a(1)) : z3::urem(a(0), a(1));
       case Kind::PageOf:
         if (!vmsl_) return a(0) - z3::urem(a(0), word(p_.page_size));
         return a(0) - z3::mod(a(0), word(p_.page_size));

@@ -119,7 +119,7 @@ LoadedAbi load_abi(const std::string& path, const Machine& m, const smt::Options
     return out;
   }
   Diagnostics diags;
-  out.abi = parse_abi(*out.source, *m.profile, m.vms.size(), diags);
+  out.abi = parse_abi(*out.source, *m.profile, m.vms.size(), diags, m.abi);
   if (out.abi) {
     smt::Solver solver(*m.profile, smt_opts);
     for (const auto& p : check_abi(*out.abi, *m.profile, m.vms.size(), solver)) {
@@ -140,7 +140,7 @@ LoadedAbi load_abi(const std::string& path, const Machine& m, const smt::Options
 
 struct VerifyCli {
   std::vector<std::string> files;
-  std::string abi = std::string(HVSL_SPECS_DIR) + "/ffa.hvsl";
+  std::string abi;  // empty: the bundled spec file of the machine's ABI
   std::string format = "text";
   bool stats = false;
   bool no_replay = false;
@@ -165,7 +165,7 @@ int cmd_verify(VerifyCli& cli) {
   std::size_t verified = 0, failed = 0, inconclusive = 0;
   bool input_error = false;
   nlohmann::json files = nlohmann::json::array();
-  std::map<std::pair<std::string, std::size_t>, LoadedAbi> abis;
+  std::map<std::tuple<std::string, std::size_t, std::string>, LoadedAbi> abis;
   for (const auto& f : cli.files) {
     Loaded l = load(f);
     if (!l.machine) {
@@ -185,9 +185,11 @@ int cmd_verify(VerifyCli& cli) {
     }
     // The spec file is checked with default solver limits (they are not the
     // program's), once per profile and VM count: that is all it depends on.
-    auto key = std::make_pair(std::string(l.machine->profile->name), l.machine->vms.size());
+    std::string abi_path = !cli.abi.empty() ? cli.abi
+                           : std::string(HVSL_SPECS_DIR) + (l.machine->abi == AbiKind::Nova ? "/nova.hvsl" : "/ffa.hvsl");
+    auto key = std::make_tuple(std::string(l.machine->profile->name), l.machine->vms.size(), abi_path);
     auto cached = abis.find(key);
-    if (cached == abis.end()) cached = abis.emplace(key, load_abi(cli.abi, *l.machine, smt::Options{})).first;
+    if (cached == abis.end()) cached = abis.emplace(key, load_abi(abi_path, *l.machine, smt::Options{})).first;
     const LoadedAbi& abi = cached->second;
     if (!abi.abi) {
       input_error = true;
@@ -263,7 +265,7 @@ int real_main(int argc, char** argv) {
   verify->add_option("--seed", vcli.opts.smt.seed, "Z3 random seed (default 0)");
   verify->add_option("--dump-smt", vcli.opts.smt.dump_dir, "write every query as an SMT-LIB file into this directory");
   verify->add_option("--only", vcli.only, "verify only these VMs (by name)");
-  verify->add_option("--abi", vcli.abi, "the hypercall spec file (default: the bundled FF-A specs/ffa.hvsl)");
+  verify->add_option("--abi", vcli.abi, "the hypercall spec file (default: the bundled specs/ffa.hvsl, or specs/nova.hvsl for a machine with 'abi nova')");
   verify->add_option("--max-path-steps", vcli.opts.max_path_steps, "longest path explored (default 200000)")
       ->check(kCount);
   verify->add_flag("--stats", vcli.stats, "show times (total and in Z3)");

@@ -1238,6 +1238,10 @@ const Term* Executor::singleton_pattern(const Term& v, const Bindings& b) const 
 void Executor::hypercall(SymState& s, std::size_t index) {
   Term selector = s.regs[hvc_.select];
   std::string sel_name = reg_name(hvc_.select);
+  if (hvc_.select_modulus) {
+    selector = tb_.mod(selector, tb_.word(hvc_.select_modulus));
+    sel_name += fmt::format(" % {}", hvc_.select_modulus);
+  }
   std::vector<const HvcSpec*> candidates;
   Term none = tb_.boolean(true);
   for (const auto& spec : hvc_.calls) {

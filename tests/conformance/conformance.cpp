@@ -566,7 +566,7 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
   const Profile& p = pre.profile();
   const VmId caller = pre.current;
   const Regs& regs = pre.vms[caller].regs;
-  const hvsl::HvcSpec* call = abi.find(regs[abi.select]);
+  const hvsl::HvcSpec* call = abi.find(abi.call_id(regs[abi.select]));
   if (call) rep.call = call->name;
   hvsl::AssertionEvalOptions opts;
   opts.export_if_bindings = true;
