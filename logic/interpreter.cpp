@@ -1,6 +1,7 @@
 #include "logic/interpreter.h"
 
 #include "logic/hypercalls.h"
+#include "logic/nova_calls.h"
 
 namespace hvsl {
 
@@ -82,9 +83,18 @@ void Interpreter::exec(VmState& vm, const Instr& i) {
       else vm.pc() = r[i.a];
       break;
     case Op::Br: vm.pc() = r[i.a]; break;
-    case Op::Halt: vm.mode = Mode::Halt; next(); break;
+    case Op::Halt:
+      vm.mode = Mode::Halt;
+      next();
+      // abi nova: a halt ends one EC and control passes on (a fail or a
+      // page fault still stops the machine).
+      if (s_.machine->abi == AbiKind::Nova) nova_schedule(s_);
+      break;
     case Op::Fail: vm.mode = Mode::Fail; break;
-    case Op::Hvc: exec_hypercall(s_, pages_); break;
+    case Op::Hvc:
+      if (s_.machine->abi == AbiKind::Nova) exec_nova_call(s_, pages_);
+      else exec_hypercall(s_, pages_);
+      break;
   }
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 // The reference interpreter: VMSL's step relation (vmsl.md §1.5, §2, §3),
 // executable. Only the current VM steps; a VM whose mode is not Exec stops
-// the machine, as in VMSL where a halted VM keeps the processor.
+// the machine, as in VMSL where a halted VM keeps the processor. With abi
+// nova, `hvc` is a NOVA call (logic/nova_calls.h) and a halt passes control
+// to the next ready EC.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -19,7 +21,7 @@ struct StepInfo {
 };
 
 enum class StopReason {
-  Terminated,  // the current VM is no longer in Exec mode
+  Terminated,  // the current VM is no longer in Exec mode (abi nova: or it waits)
   StepLimit,   // max_steps steps were taken and the machine could go on
 };
 
@@ -34,7 +36,12 @@ class Interpreter {
 
   const State& state() const { return s_; }
   State& state() { return s_; }
-  bool running() const { return s_.vms[s_.current].mode == Mode::Exec; }
+  // abi nova: also false when the current EC waits (for a call, a reply, a
+  // semaphore or a busy callee): no EC was ready, so the machine has stopped.
+  bool running() const {
+    if (s_.vms[s_.current].mode != Mode::Exec) return false;
+    return s_.machine->abi != AbiKind::Nova || s_.nova.ecs[s_.current].wait == NovaEc::Wait::None;
+  }
 
   // One step of the current VM; returns what it fetched. Requires running().
   StepInfo step();
