@@ -367,7 +367,7 @@ const auto pt_head_def =
     (raw[lexeme[lit("mem") >> !idchar]] >> lit('[') > x3::repeat(1)[sexpr] > lit(']')) |
     (raw[lexeme[(lit("access") | lit("reg") | lit("owner") | lit("excl") | lit("tx") | lit("rxstate") | lit("rx") |
                  lit("trans") | lit("retrieved") | lit("handles") | lit("cap") | lit("utcb") | lit("portal") |
-                 lit("ec") | lit("reply") | lit("sm")) >>
+                 lit("ec") | lit("reply") | lit("sms") | lit("sm")) >>
                 !idchar]] >>
      lit('(') > -list(sexpr) > lit(')'));
 // "(a, b, ...)" is a tuple once the first ',' is seen; "(a)" is an expression.

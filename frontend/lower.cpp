@@ -816,7 +816,13 @@ class Lowering {
       auto want = kind == CapKind::Pt ? Symbol::Portal : Symbol::Semaphore;
       auto it = symbols_.find(n.text);
       if (it == symbols_.end()) {
-        value_of(n.text, n);  // "unknown name", with a suggestion
+        std::string best;  // a suggestion among the names of this kind
+        std::size_t best_d = 3;
+        for (const auto& [other, s] : symbols_)
+          if (s.kind == want && n.text.size() <= 64 && edit_distance(other, n.text) < best_d)
+            best = other, best_d = edit_distance(other, n.text);
+        error(n, best.empty() ? fmt::format("unknown {} '{}'", kind_name(want), n.text)
+                              : fmt::format("unknown {} '{}'; did you mean '{}'?", kind_name(want), n.text, best));
         return std::nullopt;
       }
       if (it->second.kind != want) {

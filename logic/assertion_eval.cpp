@@ -323,9 +323,14 @@ class Evaluator {
   // The abi nova resources (docs/nova.md); nullopt if `a` is none of them.
   std::optional<R> actual_nova(const Assertion& a, const std::vector<Value>& keys, std::vector<Value>& out) const {
     const std::string& r = a.name;
-    if (r != "cap" && r != "utcb" && r != "portal" && r != "ec" && r != "reply" && r != "sm") return std::nullopt;
+    if (r != "cap" && r != "utcb" && r != "portal" && r != "ec" && r != "reply" && r != "sm" && r != "sms")
+      return std::nullopt;
     if (m_.abi != AbiKind::Nova) return fails(fmt::format("{}: the machine does not declare 'abi nova'", show_chunk(a)));
     const NovaState& n = s_.nova;
+    if (r == "sms") {
+      out.push_back(word_value(n.sms.size()));
+      return holds();
+    }
     Word k = keys[0].word;
     if (r == "cap") {
       if (k >= n.caps.size()) return fails(fmt::format("{}: {} is no protection domain", show_chunk(a), k));
@@ -352,8 +357,8 @@ class Evaluator {
       out.push_back(word_value(m_.pages[*m_.vms[k].utcb].base));
       return holds();
     }
-    if (r == "ec") {
-      out.push_back(word_value(Word(n.ecs[k].wait)));
+    if (r == "ec") {  // EC_DEAD (5) once its VM halted or failed
+      out.push_back(word_value(s_.vms[k].mode != Mode::Exec ? 5 : Word(n.ecs[k].wait)));
       return holds();
     }
     out.push_back(bool_value(n.ecs[k].partner.has_value()));

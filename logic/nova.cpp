@@ -52,8 +52,8 @@ std::vector<NamedConstant> nova_constants(const Profile& p) {
   out.push_back({"SM_DOWN", kSmDown << kFlagShift, "ctrl_sm flag D in r0"});
   out.push_back({"SM_ZERO", kSmZero << kFlagShift, "ctrl_sm flag Z in r0"});
   out.push_back({"SEL", Word(1) << kSelShift, "a selector's multiplier in r0"});
-  static constexpr std::string_view waits[] = {"EC_READY", "EC_IDLE", "EC_REPLY", "EC_BLOCKED", "EC_HELPING"};
-  for (int i = 0; i < 5; ++i) out.push_back({waits[i], Word(i), "what an EC waits for (ec(vm))"});
+  static constexpr std::string_view waits[] = {"EC_READY", "EC_IDLE", "EC_REPLY", "EC_BLOCKED", "EC_HELPING", "EC_DEAD"};
+  for (int i = 0; i < 6; ++i) out.push_back({waits[i], Word(i), "what an EC waits for (ec(vm))"});
   out.push_back({"UTCB_WORDS", kUtcbWords, "words in a UTCB"});
   out.push_back({"PAGE_SIZE", p.page_size, "words per page"});
   out.push_back({"WORD_MAX", p.word_max, "largest word"});

@@ -39,6 +39,7 @@ const ResourceInfo* resource_info(const std::string& name) {
       {"ec", {Sort::Word}, {Sort::Word}},                     // ec(vm) |-> what it waits for (EC_READY, ...)
       {"reply", {Sort::Word}, {Sort::Bool, Sort::Word}},      // reply(vm) |-> (a call is being handled, its caller)
       {"sm", {Sort::Word}, {Sort::Word, Sort::Word}},         // sm(s) |-> (counter, blocked ECs)
+      {"sms", {}, {Sort::Word}},                              // sms() |-> how many semaphores there are
   };
   for (const auto& r : table)
     if (r.name == name) return &r;
