@@ -299,4 +299,28 @@ void nova_schedule(State& s) {
 
 void exec_nova_call(State& s, const PageIndex&) { Call(s).dispatch(); }
 
+void nova_enter_as_called(State& s, VmId v, VmId caller) {
+  if (s.machine->abi != AbiKind::Nova || v >= s.nova.ecs.size() || s.nova.ecs[v].wait != NovaEc::Wait::Idle) return;
+  s.nova.ecs[v].wait = NovaEc::Wait::None;
+  if (caller == v || caller >= s.nova.ecs.size()) return;
+  s.nova.ecs[v].partner = caller;
+  s.nova.ecs[caller].wait = NovaEc::Wait::Reply;
+}
+
+bool nova_install(State& s, const std::string& resource, const std::vector<Word>& keys,
+                  const std::vector<Word>& values) {
+  if (s.machine->abi != AbiKind::Nova) return false;
+  if (resource == "sm" && keys[0] < s.nova.sms.size()) {
+    s.nova.sms[keys[0]].counter = values[0];
+    return true;
+  }
+  if (resource == "cap" && keys[0] < s.nova.caps.size() && values[0] < Word(kCapKindCount)) {
+    Capability c{CapKind(values[0]), values[1], values[2]};
+    if (c.null()) s.nova.caps[keys[0]].erase(keys[1]);
+    else s.nova.caps[keys[0]][keys[1]] = c;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace hvsl

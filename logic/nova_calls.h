@@ -23,4 +23,15 @@ bool nova_ready(const State& s, VmId v);
 // and the machine has stopped.
 void nova_schedule(State& s);
 
+// For replaying one EC's path from a state of its own: on a nova machine,
+// EC `v`, if it waits for a call, is made to run as if `caller` had just
+// called it (the caller then waits for the reply). No effect otherwise.
+void nova_enter_as_called(State& s, VmId v, VmId caller);
+
+// For replaying from a state of a counterexample: sets the kernel state one
+// chunk describes, for the NOVA resources that have a concrete value to set
+// (sm counters and capabilities); returns false for any other chunk.
+bool nova_install(State& s, const std::string& resource, const std::vector<Word>& keys,
+                  const std::vector<Word>& values);
+
 }  // namespace hvsl

@@ -3,9 +3,12 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "logic/assertion_eval.h"
 #include "logic/encoding.h"
 #include "logic/interpreter.h"
+#include "logic/nova_calls.h"
 
 namespace hvsl {
 namespace {
@@ -99,6 +102,13 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
   const Machine attacked = with_attacker(m, writes);
   State st = initial_state(attacked);
   st.current = vm;
+  nova_enter_as_called(st, vm, 0);  // a local EC's path starts at a call (from vm0, as in vcgen)
+  for (const Chunk& k : start.kernel) {  // semaphore counters and capabilities from the model
+    std::vector<Word> keys, values;
+    for (const auto& t : k.keys) keys.push_back(word(t));
+    for (const auto& t : k.values) values.push_back(word(t));
+    nova_install(st, k.name, keys, values);
+  }
   for (Reg r = 0; r < kRegCount; ++r)
     if (r != kPc) st.vms[vm].regs[r] = regs[r];
   st.vms[vm].pc() = start.pc;
@@ -206,8 +216,13 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
       if (goal_vars.count(name)) return true;
     return false;
   };
+  // A failure at an hvc that switches to another VM (handing over a
+  // protocol) is checked before the caller resumes: the registers the call
+  // writes hold what the caller will find when it resumes, which the
+  // concrete run has not reached; they are not compared.
+  bool at_switch = !at.trace.empty() && at.trace.back().text.find("(switch to ") != std::string::npos;
   for (Reg r = 0; r < kRegCount; ++r) {
-    if (r == kPc || !at.regs[r].valid() || !relevant(at.regs[r])) continue;
+    if (r == kPc || !at.regs[r].valid() || !relevant(at.regs[r]) || (at_switch && goal_vars.empty())) continue;
     Word expect = word(at.regs[r]);
     if (fin.regs[r] != expect) {
       c.replay_note = fmt::format("after {} steps the interpreter has {} = {}, the symbolic state {}", n,
@@ -229,6 +244,48 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
         return c;
       }
     }
+  // ... and so must every other chunk whose value the condition reads
+  // (a semaphore's counter, a mailbox's state): the machine's own state,
+  // which the replay does not set from the model, must have led there.
+  TermBuilder tb(p);
+  auto literal = [&](const Value& v) {
+    if (v.sort == Sort::Bool) return tb.boolean(v.word != 0);
+    if (v.sort == Sort::Word) return tb.word(v.word);
+    std::vector<Term> elems;
+    for (Word w : v.set) elems.push_back(tb.word(w));
+    return tb.set_of(elems);
+  };
+  for (const Chunk* ch : at.heap.all()) {
+    const Chunk& chunk = *ch;
+    const std::string& name = chunk.name;
+    const std::vector<Term>& keys = chunk.keys;
+    if (name == "mem" || goal_vars.empty()) continue;
+    {
+      bool reads = std::any_of(chunk.values.begin(), chunk.values.end(), relevant);
+      if (!reads) continue;
+      auto want = std::make_shared<Assertion>();
+      want->kind = Assertion::Kind::Chunk;
+      want->name = name;
+      want->read_only = true;
+      bool known = true;
+      for (const auto& k : keys)
+        if (auto v = value_in(k, p, model)) want->args.push_back(literal(*v));
+        else known = false;
+      for (const auto& val : chunk.values)
+        if (auto v = value_in(val, p, model)) want->values.push_back(literal(*v));
+        else known = false;
+      if (!known) continue;
+      if (eval_assertion(want, interp.state(), vm, interp.state().vms[vm].regs).truth == Truth::Fails) {
+        std::vector<std::string> vals;
+        for (const auto& t : want->values) vals.push_back(to_string(t));
+        std::vector<std::string> ks;
+        for (const auto& t : want->args) ks.push_back(to_string(t));
+        c.replay_note = fmt::format("after {} steps the interpreter's {}({}) is not ({}) as in the symbolic state", n,
+                                    name, fmt::join(ks, ", "), fmt::join(vals, ", "));
+        return c;
+      }
+    }
+  }
   if (goal.valid()) {
     auto v = value_in(goal, p, model);
     if (!v || v->word) {

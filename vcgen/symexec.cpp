@@ -329,6 +329,7 @@ std::vector<SymState> Executor::produce(SymState s, const AssertionPtr& a, Bindi
           if (!against(keys, other)) return {};
       }
       if (s.start && s.fresh && c.name == "mem") s.start->memory.emplace_back(c.keys[0], c.values[0]);
+      else if (s.start && s.fresh) s.start->kernel.push_back(c);
       s.heap.add(std::move(c));
       return one(std::move(s));
     }

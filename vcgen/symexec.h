@@ -20,6 +20,7 @@ struct RunStart {
   Word pc = 0;
   std::array<Term, kRegCount> regs;
   std::vector<std::pair<Term, Term>> memory;  // address, value
+  std::vector<Chunk> kernel;                   // the other chunks the path starts from (sm, cap, ...)
 };
 
 struct SymState {
