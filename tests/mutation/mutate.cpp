@@ -59,7 +59,7 @@ namespace {
 
 struct Options {
   std::string hvsl;                 // run this hvsl binary; empty: verify in-process
-  std::string abi = HVSL_SPECS_DIR "/ffa.hvsl";
+  std::string abi;                  // empty: the bundled spec file of each machine's ABI, as the CLI
   std::string survivors;            // the explained survivors; empty: none
   double min_rate = 0;              // percent
   unsigned jobs = 1;
@@ -276,13 +276,18 @@ class InProcess {
  private:
   std::string abi_path_;
   std::size_t max_path_steps_;
-  std::unique_ptr<SourceFile> abi_source_;
-  std::map<std::pair<std::string, std::size_t>, std::optional<Abi>> abis_;
+  std::map<std::string, std::unique_ptr<SourceFile>> abi_sources_;  // by path
+  std::map<std::tuple<std::string, std::size_t, std::string>, std::optional<Abi>> abis_;
+
+  std::string abi_path(const Machine& m) const {
+    if (!abi_path_.empty()) return abi_path_;
+    return std::string(HVSL_SPECS_DIR) + (m.abi == AbiKind::Nova ? "/nova.hvsl" : "/ffa.hvsl");
+  }
 
   // The spec file for this profile and VM count; null if it has an error
   // or could not be checked completely (then nothing verifies).
   const Abi* abi_for(const Machine& m) {
-    auto key = std::make_pair(std::string(m.profile->name), m.vms.size());
+    auto key = std::make_tuple(std::string(m.profile->name), m.vms.size(), abi_path(m));
     auto it = abis_.find(key);
     if (it == abis_.end()) it = abis_.emplace(key, load(m)).first;
     return it->second ? &*it->second : nullptr;
@@ -290,10 +295,12 @@ class InProcess {
 
   std::optional<Abi> load(const Machine& m) {
     std::string why;
-    if (!abi_source_) abi_source_ = read_source_file(abi_path_, why);
-    if (!abi_source_) throw std::runtime_error(fmt::format("cannot read {}: {}", abi_path_, why));
+    std::string path = abi_path(m);
+    auto& source = abi_sources_[path];
+    if (!source) source = read_source_file(path, why);
+    if (!source) throw std::runtime_error(fmt::format("cannot read {}: {}", path, why));
     Diagnostics diags;
-    auto abi = parse_abi(*abi_source_, *m.profile, m.vms.size(), diags);
+    auto abi = parse_abi(*source, *m.profile, m.vms.size(), diags, m.abi);
     if (!abi) return std::nullopt;
     smt::Solver solver(*m.profile, smt::Options{});
     if (!check_abi(*abi, *m.profile, m.vms.size(), solver).empty()) return std::nullopt;
