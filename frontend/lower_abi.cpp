@@ -2,6 +2,7 @@
 // sorts and resources are checked as in a program's specs; the checks that
 // need the solver (outcomes that overlap or miss a case) are in
 // vcgen/abi_check.cpp.
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -308,7 +309,7 @@ class AbiLowering {
       if (!post) return std::nullopt;
       sep->loc = post->loc;
       sep->parts.push_back(post);
-      collect_chunk_keys(post, replaced);
+      collect_chunk_keys(post, out.writes, replaced);
     }
     // What the outcome does not mention, it leaves as it was.
     if (req) give_back(req, replaced, *sep);
@@ -328,14 +329,14 @@ class AbiLowering {
     for (std::size_t i = 0; i < head.keys.size(); ++i) {
       auto t = spec_.expr(head.keys[i], scope, info->keys[i]);
       if (!t) return std::nullopt;
-      k += to_string(*t) + ",";
+      k += to_string(at_call(*t)) + ",";
     }
     return k + ")";
   }
 
-  static bool takes(const AssertionPtr& a, const std::string& key) {
+  bool takes(const AssertionPtr& a, const std::string& key) {
     switch (a->kind) {
-      case Assertion::Kind::Chunk: return !a->read_only && chunk_key(*a) == key;
+      case Assertion::Kind::Chunk: return !a->read_only && key_at_call(*a) == key;
       case Assertion::Kind::Sep:
         for (const auto& p : a->parts)
           if (takes(p, key)) return true;
@@ -351,12 +352,40 @@ class AbiLowering {
     return k + ")";
   }
 
+  // Keys are compared as values at the call: a footprint chunk's registers
+  // are the call's (old.rN); in an ensures, a register the outcome does not
+  // write still holds its value at the call, and old(rN) is that value.
+  std::string key_at_call(const Assertion& a) {
+    Assertion copy = a;
+    for (auto& t : copy.args) t = at_call(t);
+    return chunk_key(copy);
+  }
+
   // The chunks an ensures clause produces (in either branch of an 'if'):
   // the footprint's chunks of the same keys are not given back.
-  static void collect_chunk_keys(const AssertionPtr& a, std::set<std::string>& out) {
-    if (a->kind == Assertion::Kind::Chunk || a->kind == Assertion::Kind::Pred) out.insert(chunk_key(*a));
+  void collect_chunk_keys(const AssertionPtr& a, const std::vector<Reg>& writes, std::set<std::string>& out) {
+    if (a->kind == Assertion::Kind::Chunk || a->kind == Assertion::Kind::Pred) {
+      Assertion copy = *a;
+      for (auto& t : copy.args) t = unwritten_at_call(t, writes);
+      out.insert(chunk_key(copy));
+    }
     if (a->kind == Assertion::Kind::Sep || a->kind == Assertion::Kind::If)
-      for (const auto& p : a->parts) collect_chunk_keys(p, out);
+      for (const auto& p : a->parts) collect_chunk_keys(p, writes, out);
+  }
+
+  // `t` of an ensures with the registers the outcome does not write read
+  // at the call (they hold the same value).
+  Term unwritten_at_call(const Term& t, const std::vector<Reg>& writes) {
+    if (t->kind == Kind::Var) {
+      auto r = reg_by_name(t->name);
+      if (r && std::find(writes.begin(), writes.end(), *r) == writes.end())
+        return tb_.var("old." + reg_name(*r), t->sort);
+      return t;
+    }
+    if (t->args.empty()) return t;
+    std::vector<Term> a;
+    for (const auto& x : t->args) a.push_back(unwritten_at_call(x, writes));
+    return tb_.rebuild(t, std::move(a));
   }
 
   // A term of the requires clause as the ensures must read it: registers
@@ -379,7 +408,7 @@ class AbiLowering {
     if (a->kind == Assertion::Kind::Sep)
       for (const auto& p : a->parts) give_back(p, replaced, into);
     if ((a->kind == Assertion::Kind::Chunk || a->kind == Assertion::Kind::Pred) && !a->read_only &&
-        !replaced.count(chunk_key(*a))) {
+        !replaced.count(key_at_call(*a))) {
       auto copy = std::make_shared<Assertion>(*a);
       for (auto& t : copy->args) t = at_call(t);
       for (auto& t : copy->values) t = at_call(t);
