@@ -904,12 +904,45 @@ class Lowering {
                                                           vm.name, page.name, other.name)));
     }
     if (m_.abi != AbiKind::Nova) return;
+    check_nova_protocols();
     for (VmId v = 0; v < m_.vms.size(); ++v) {
       const VmDecl& vm = m_.vms[v];
       if (!vm.local) continue;
       bool bound = std::any_of(m_.portals.begin(), m_.portals.end(), [&](const PortalDecl& p) { return p.ec == v; });
       if (!bound)
         diags_.warning(vm.loc, fmt::format("'{}' is local but no portal is bound to it, so it never runs", vm.name));
+    }
+  }
+
+  // What the verifier assumes at a switch holds in hvsl's NOVA only if
+  // protocols fit how control moves there (docs/nova.md, "Protocols"):
+  //  - vm0 runs first, so it cannot be local;
+  //  - a local EC is called by whoever holds its portal, and it starts and
+  //    resumes with what its caller hands over: one protocol for every caller;
+  //  - a global EC other than vm0 first runs when the scheduler picks it
+  //    (after vm0 halts), and nothing is handed over then.
+  void check_nova_protocols() {
+    for (VmId v = 0; v < m_.vms.size(); ++v) {
+      const VmDecl& vm = m_.vms[v];
+      if (v == 0 && vm.local) {
+        diags_.error(vm.loc, fmt::format("'{}' is VM 0, which runs first, so its EC cannot be local", vm.name));
+        continue;
+      }
+      if (vm.local) {
+        for (const auto& [giver, proto] : vm.spec.receives_from)
+          diags_.error(proto.loc, fmt::format("'{}' is local: whoever holds a portal to it may call it, so what it "
+                                              "receives cannot depend on the caller; write 'receives' without "
+                                              "'from {}'",
+                                              vm.name, m_.vms[giver].name));
+        continue;
+      }
+      if (v == 0) continue;
+      auto first = vm.spec.protocol_from(0);
+      if (first.assertion && first.assertion->kind != Assertion::Kind::Emp)
+        diags_.error(first.loc, fmt::format("'{}' is a global EC: it first runs when the scheduler picks it, and "
+                                            "nothing is handed to it then, so it can only receive 'from' an EC "
+                                            "it calls (and not from vm0 '{}')",
+                                            vm.name, m_.vms[0].name));
     }
   }
 
