@@ -129,14 +129,17 @@ bool is_verified_example(const std::string& path) {
   return run == "verify" && exit == "0";
 }
 
-// Every verified example under examples/, outside rejected/ directories,
-// sorted so the report is the same on every machine.
+// Every verified example under examples/, outside rejected/ directories and
+// examples/nova/, sorted so the report is the same on every machine. The
+// NOVA examples are left out for now: mutants that enter a handler's loop
+// past its invariant make the executor superlinear and take minutes each
+// (docs/testing.md); name them as FILEs to mutate them.
 std::vector<std::string> discover_examples() {
   std::vector<std::string> out;
   for (const auto& e : fs::recursive_directory_iterator("examples")) {
     const fs::path& p = e.path();
     if (!e.is_regular_file() || p.extension() != ".hvsl") continue;
-    bool rejected = std::any_of(p.begin(), p.end(), [](const fs::path& c) { return c == "rejected"; });
+    bool rejected = std::any_of(p.begin(), p.end(), [](const fs::path& c) { return c == "rejected" || c == "nova"; });
     if (!rejected && is_verified_example(p.string())) out.push_back(p.generic_string());
   }
   std::sort(out.begin(), out.end());
