@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-7}
 [ $# -gt 0 ] && shift
-[ $# -gt 0 ] || set -- examples/ffa/*.hvsl examples/tutorial/*.hvsl
+[ $# -gt 0 ] || set -- examples/ffa/*.hvsl examples/tutorial/*.hvsl examples/nova/*.hvsl
 hvsl=${HVSL:-build/hvsl}
 [ -x "$hvsl" ] || { echo "bench/examples.sh: no $hvsl: build first (bash scripts/setup.sh) or set HVSL" >&2; exit 2; }
 . bench/measure.sh
