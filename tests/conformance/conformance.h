@@ -155,6 +155,10 @@ struct Case {
   std::uint64_t number = 0;  // its number in the run (from 0)
 };
 
+// The generator draws each case from one random stream: generate_ffa.cpp
+// (FF-A machines for specs/ffa.hvsl).
+Case generate_ffa(Rng& rng);
+
 class Generator {
  public:
   explicit Generator(std::uint64_t seed) : rng_(seed) {}
