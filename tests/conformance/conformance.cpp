@@ -1,5 +1,5 @@
 // The spec-conformance checker (conformance.h, docs/conformance.md); the
-// random state generator is in generate_ffa.cpp.
+// random state generators are in generate_ffa.cpp and generate_nova.cpp.
 #include "conformance.h"
 
 #include <algorithm>
@@ -132,6 +132,32 @@ Env with_registers(Env env, const Regs& regs) {
   return env;
 }
 
+// ---- abi nova: the kernel's resources as logic/assertion_eval presents them ----------------
+
+bool is_nova(const State& s) { return s.machine->abi == hvsl::AbiKind::Nova; }
+
+// ec(v): EC_READY 0, EC_IDLE 1, EC_REPLY 2, EC_BLOCKED 3, EC_HELPING 4, EC_DEAD 5
+constexpr Word kEcReady = 0, kEcBlocked = 3, kEcDead = 5;
+Word ec_value(const State& s, VmId v) {
+  return s.vms[v].mode != hvsl::Mode::Exec ? kEcDead : Word(s.nova.ecs[v].wait);
+}
+std::string show_ec(Word w) {
+  static constexpr const char* names[] = {"EC_READY", "EC_IDLE", "EC_REPLY", "EC_BLOCKED", "EC_HELPING", "EC_DEAD"};
+  return w < 6 ? names[w] : fmt::format("{}", w);
+}
+// cap(pd, sel): a null capability (no entry, kind null or no permission) is (CAP_NULL, 0, 0)
+hvsl::Capability cap_value(const State& s, Word pd, Word sel) {
+  if (pd >= s.nova.caps.size()) return {};
+  auto it = s.nova.caps[pd].find(sel);
+  return it == s.nova.caps[pd].end() || it->second.null() ? hvsl::Capability{} : it->second;
+}
+std::string show_cap(const hvsl::Capability& c) {
+  return fmt::format("({}, {}, {})", Word(c.kind), c.obj, c.perms);
+}
+std::string show_reply(const hvsl::NovaEc& e) {
+  return e.partner ? fmt::format("(true, {})", *e.partner) : std::string("(false, 0)");
+}
+
 // ---- the resources that changed --------------------------------------------------------
 
 struct Change {
@@ -149,6 +175,44 @@ std::string show_trans(const std::optional<hvsl::Transaction>& t, const Profile&
 std::string show_rx(const std::optional<hvsl::RxMessage>& m) {
   if (!m) return "(false, 0, 0)";
   return fmt::format("(true, {}, {})", m->length, m->sender);
+}
+
+// abi nova: cap(pd, sel) (also of the PDs create_pd made), portal(p), ec(v),
+// reply(v), sm(s) (counter, queue length) and sms(). A portal or semaphore
+// that exists on one side only shows as "none" on the other.
+void nova_changes(const State& a, const State& b, std::vector<Change>& out) {
+  const auto &x = a.nova, &y = b.nova;
+  for (std::size_t pd = 0; pd < std::max(x.caps.size(), y.caps.size()); ++pd) {
+    std::set<Word> sels;
+    if (pd < x.caps.size())
+      for (const auto& [k, c] : x.caps[pd]) sels.insert(k);
+    if (pd < y.caps.size())
+      for (const auto& [k, c] : y.caps[pd]) sels.insert(k);
+    for (Word sel : sels) {
+      auto ca = cap_value(a, pd, sel), cb = cap_value(b, pd, sel);
+      if (!(ca == cb)) out.push_back({resource_key("cap", {pd, sel}), show_cap(ca), show_cap(cb)});
+    }
+  }
+  for (std::size_t k = 0; k < std::max(x.portals.size(), y.portals.size()); ++k) {
+    auto show_pt = [&](const hvsl::NovaState& n) {
+      return k < n.portals.size() ? fmt::format("({}, {})", n.portals[k].ec, n.portals[k].id) : std::string("none");
+    };
+    if (show_pt(x) != show_pt(y)) out.push_back({resource_key("portal", {k}), show_pt(x), show_pt(y)});
+  }
+  for (VmId v = 0; v < a.vms.size(); ++v) {
+    Word ea = ec_value(a, v), eb = ec_value(b, v);
+    if (ea != eb) out.push_back({resource_key("ec", {v}), show_ec(ea), show_ec(eb)});
+    if (x.ecs[v].partner != y.ecs[v].partner)
+      out.push_back({resource_key("reply", {v}), show_reply(x.ecs[v]), show_reply(y.ecs[v])});
+  }
+  for (std::size_t k = 0; k < std::max(x.sms.size(), y.sms.size()); ++k) {
+    auto show_sm = [&](const hvsl::NovaState& n) {
+      return k < n.sms.size() ? fmt::format("({}, {})", n.sms[k].counter, n.sms[k].queue.size()) : std::string("none");
+    };
+    if (show_sm(x) != show_sm(y)) out.push_back({resource_key("sm", {k}), show_sm(x), show_sm(y)});
+  }
+  if (x.sms.size() != y.sms.size())
+    out.push_back({"sms()", fmt::format("{}", x.sms.size()), fmt::format("{}", y.sms.size())});
 }
 
 std::vector<Change> changes(const State& a, const State& b) {
@@ -207,6 +271,7 @@ std::vector<Change> changes(const State& a, const State& b) {
     Value va{Sort::Set, 0, free_a}, vb{Sort::Set, 0, free_b};
     out.push_back({"handles()", show(va), show(vb)});
   }
+  if (is_nova(a)) nova_changes(a, b, out);
   return out;
 }
 
@@ -229,7 +294,63 @@ std::vector<std::string> vm_changes(const State& a, const State& b) {
 
 // ---- describe -----------------------------------------------------------------------
 
+namespace {
+
+// abi nova: the VMs with their EC and UTCB, the object spaces, portals,
+// semaphores and every UTCB's first words.
+std::string describe_nova(const State& s) {
+  const Machine& m = *s.machine;
+  const Profile& p = s.profile();
+  const hvsl::NovaState& n = s.nova;
+  std::string out = fmt::format("profile {}, abi nova, {} VMs, current vm{}\n", p.name, m.vms.size(), s.current);
+  for (VmId v = 0; v < m.vms.size(); ++v) {
+    const auto& vm = s.vms[v];
+    const auto& e = n.ecs[v];
+    std::string wait = show_ec(ec_value(s, v));
+    if (e.wait == hvsl::NovaEc::Wait::Callee) wait += fmt::format(" (for vm{})", e.callee);
+    out += fmt::format("  vm{}{}: {} pc={} r0={:#x} r1={} r2={} r3={} r4={} ec={} reply={} utcb={}\n", v,
+                       m.vms[v].local ? " (local)" : "", hvsl::name(vm.mode), vm.pc(), vm.regs[0], vm.regs[1],
+                       vm.regs[2], vm.regs[3], vm.regs[4], wait, show_reply(e),
+                       m.vms[v].utcb ? fmt::format("{}", m.pages[*m.vms[v].utcb].base) : std::string("none"));
+  }
+  for (std::size_t pd = 0; pd < n.caps.size(); ++pd) {
+    out += fmt::format("  caps of pd{}:", pd);
+    bool any = false;
+    for (const auto& [sel, c] : n.caps[pd]) {
+      out += fmt::format(
+          " {}={}", sel,
+          c.null() ? std::string("null") : fmt::format("{} {} perms {}", hvsl::name(c.kind), c.obj, c.perms));
+      any = true;
+    }
+    out += any ? "\n" : " none\n";
+  }
+  out += "  portals:";
+  for (std::size_t k = 0; k < n.portals.size(); ++k)
+    out += fmt::format(" {}=(vm{}, id {})", k, n.portals[k].ec, n.portals[k].id);
+  out += n.portals.empty() ? " none\n  semaphores:" : "\n  semaphores:";
+  for (std::size_t k = 0; k < n.sms.size(); ++k) {
+    std::string q;
+    for (VmId w : n.sms[k].queue) q += (q.empty() ? "" : ", ") + fmt::format("vm{}", w);
+    out += fmt::format(" {}=(counter {}, queue [{}])", k, n.sms[k].counter, q);
+  }
+  if (n.sms.empty()) out += " none";
+  out += "\n  pages:";
+  for (std::size_t i = 0; i < m.pages.size(); ++i) {
+    const auto& e = s.pgt[i];
+    out += fmt::format("\n    {} {}: owner {}{} access {}", m.pages[i].name, m.pages[i].base,
+                       e.owner ? fmt::format("vm{}", *e.owner) : std::string("hypervisor"),
+                       e.exclusive ? " exclusive" : "", show_set(e.access, m.vms.size()));
+  }
+  for (VmId v = 0; v < m.vms.size(); ++v)
+    if (const auto& u = m.vms[v].utcb)
+      out += fmt::format("\n  vm{}'s UTCB words 0..2: {} {} {}", v, s.word(*u, 0), s.word(*u, 1), s.word(*u, 2));
+  return out + "\n";
+}
+
+}  // namespace
+
 std::string describe(const State& s) {
+  if (is_nova(s)) return describe_nova(s);
   const Machine& m = *s.machine;
   const Profile& p = s.profile();
   std::string out = fmt::format("profile {}, {} VMs, current vm{}\n", p.name, m.vms.size(), s.current);
@@ -346,6 +467,20 @@ std::optional<std::vector<Word>> key_domain(const std::string& resource, std::si
   } else if (resource == "mem") {
     for (const auto& pg : m.pages)
       for (Word i = 0; i < s.profile().page_size; ++i) out.push_back(pg.base + i);
+  } else if (is_nova(s) && (resource == "ec" || resource == "reply" || resource == "utcb")) {
+    for (VmId v = 0; v < m.vms.size(); ++v) out.push_back(v);
+  } else if (is_nova(s) && resource == "portal") {
+    for (Word k = 0; k < s.nova.portals.size(); ++k) out.push_back(k);
+  } else if (is_nova(s) && resource == "sm") {
+    for (Word k = 0; k < s.nova.sms.size(); ++k) out.push_back(k);
+  } else if (is_nova(s) && resource == "cap" && k == 0) {
+    for (Word pd = 0; pd < s.nova.caps.size(); ++pd) out.push_back(pd);
+  } else if (is_nova(s) && resource == "cap") {  // the selectors holding a capability in some space
+    std::set<Word> sels;
+    for (const auto& space : s.nova.caps)
+      for (const auto& [sel, c] : space)
+        if (!c.null()) sels.insert(sel);
+    out.assign(sels.begin(), sels.end());
   } else {
     return std::nullopt;
   }
@@ -429,6 +564,33 @@ Actual actual(const std::string& r, const std::vector<Word>& keys, const State& 
     for (const auto& [h, t] : s.trans)
       if (!t) set.set.insert(h);
     a.values.push_back(std::move(set));
+  } else if (is_nova(s) && r == "cap") {
+    if (keys[0] >= s.nova.caps.size()) return fails();
+    auto c = cap_value(s, keys[0], keys[1]);
+    for (Word w : {Word(c.kind), c.obj, c.perms}) word(w);
+  } else if (is_nova(s) && r == "portal") {
+    if (keys[0] >= s.nova.portals.size()) return fails();
+    word(s.nova.portals[keys[0]].ec);
+    word(s.nova.portals[keys[0]].id);
+  } else if (is_nova(s) && r == "sm") {
+    if (keys[0] >= s.nova.sms.size()) return fails();
+    word(s.nova.sms[keys[0]].counter);
+    word(s.nova.sms[keys[0]].queue.size());
+  } else if (is_nova(s) && r == "sms") {
+    word(s.nova.sms.size());
+  } else if (is_nova(s) && (r == "ec" || r == "reply" || r == "utcb")) {
+    if (!vm(keys[0])) return fails();
+    if (r == "ec") {
+      word(ec_value(s, VmId(keys[0])));
+    } else if (r == "reply") {
+      const auto& partner = s.nova.ecs[keys[0]].partner;
+      a.values.push_back(bool_value(partner.has_value()));
+      word(partner.value_or(0));
+    } else {
+      const auto& u = m.vms[keys[0]].utcb;
+      if (!u) return fails();
+      word(m.pages[*u].base);
+    }
   } else {
     a.truth = hvsl::Truth::Unknown;
     a.why = fmt::format("unknown resource '{}'", r);
@@ -721,6 +883,25 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
   } else if (post.current != caller) {
     fail(fmt::format("'{}' does not switch VMs, but the current VM after the call is vm{}", out.name, post.current));
   }
+  // abi nova: who runs is the scheduler's record, not a resource the call
+  // takes. When control passes (a `switch to` outcome), the caller stops
+  // running (its ec leaves EC_READY: it waits for the reply) and the target
+  // resumes (its ec becomes EC_READY); an EC a semaphore up releases from
+  // its queue (EC_BLOCKED to EC_READY) is woken, and its r0 is the status of
+  // the down it blocked in. Those ec changes, and that r0, are allowed
+  // outside the footprint (docs/conformance.md, "NOVA").
+  std::set<std::string> scheduling;
+  std::set<VmId> woken;
+  if (is_nova(pre))
+    for (VmId v = 0; v < pre.vms.size(); ++v) {
+      Word a = ec_value(pre, v), b = ec_value(post, v);
+      if (a == b) continue;
+      bool stops = target && *target != caller && v == caller && a == kEcReady;
+      bool resumes = target && *target != caller && v == *target && b == kEcReady;
+      bool wakes = v != caller && a == kEcBlocked && b == kEcReady;
+      if (wakes) woken.insert(v);
+      if (stops || resumes || wakes) scheduling.insert(resource_key("ec", {v}));
+    }
   for (VmId v = 0; v < pre.vms.size(); ++v) {
     if (pre.vms[v].mode != post.vms[v].mode)
       fail(fmt::format("vm{}'s mode changed: {} -> {}", v, hvsl::name(pre.vms[v].mode), hvsl::name(post.vms[v].mode)));
@@ -728,6 +909,7 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
     for (Reg r = 0; r < hvsl::kRegCount; ++r) {
       if (pre.vms[v].regs[r] == post.vms[v].regs[r]) continue;
       if (target && v == *target && v != caller && r <= 2) continue;  // told why it resumes
+      if (woken.count(v) && r == 0) continue;                          // its down's status
       fail(fmt::format("vm{}.{} changed ({} -> {}), but vm{} is not the caller{}", v, hvsl::reg_name(r),
                        pre.vms[v].regs[r], post.vms[v].regs[r], v,
                        target && v == *target ? " and only r0..r2 of the VM switched to may change" : ""));
@@ -745,6 +927,8 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
         taken.insert(resource_key("trans", {h}));
         taken.insert(resource_key("retrieved", {h}));
       }
+  if (taken.count("sms()"))  // abi nova: a fresh semaphore (the next one is sms())
+    for (Word k = pre.nova.sms.size(); k < std::max(post.nova.sms.size(), pre.nova.sms.size() + 1); ++k) taken.insert(resource_key("sm", {k}));
   if (ens.holds())
     for (const auto& c : ens.chunks) {
       std::string k = chunk_key(c, p);
@@ -753,7 +937,7 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
                          read_only.count(k) ? " (it only reads it: [_])" : ""));
     }
   for (const auto& c : changes(pre, post))
-    if (!taken.count(c.key))
+    if (!taken.count(c.key) && !scheduling.count(c.key))
       fail(fmt::format("{} changed ({} -> {}), but the footprint of {} does not take it{}", c.key, c.before, c.after,
                        call->name, read_only.count(c.key) ? " (it only reads it: [_])" : ""));
 
@@ -764,7 +948,15 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
   return finish(&post);
 }
 
-Case Generator::next() { return generate_ffa(rng_); }
+// ---- the generators ---------------------------------------------------------------------
+
+Case Generator::next() {
+  switch (abi_) {
+    case hvsl::AbiKind::Ffa: break;
+    case hvsl::AbiKind::Nova: return generate_nova(rng_);
+  }
+  return generate_ffa(rng_);
+}
 
 // ---- spec files, totals, runs ---------------------------------------------------------
 
@@ -774,7 +966,7 @@ const hvsl::Abi* AbiCache::get(const Profile& p, std::size_t vm_count) {
   if (it == abis_.end()) {
     hvsl::SourceFile src(name_, text_);
     hvsl::Diagnostics diags;
-    auto abi = hvsl::parse_abi(src, p, vm_count, diags);
+    auto abi = hvsl::parse_abi(src, p, vm_count, diags, kind_);
     for (const auto& d : diags.all()) errors_ += hvsl::render(d, &src) + "\n";
     it = abis_.emplace(key, std::move(abi)).first;
   }
@@ -833,8 +1025,8 @@ void Stats::add(const StepReport& r, const Case& c) {
 
 Stats run(const std::string& spec_text, std::uint64_t seed, std::uint64_t cases,
           const std::function<bool(const StepReport&, const Case&)>& on_disagreement, const RunOptions& opts) {
-  AbiCache abis(spec_text);
-  Generator gen(seed);
+  AbiCache abis(spec_text, opts.abi == hvsl::AbiKind::Nova ? "nova.hvsl" : "ffa.hvsl", opts.abi);
+  Generator gen(seed, opts.abi);
   Stats st;
   for (std::uint64_t k = 0; k < cases; ++k) {
     Case c = gen.next();
