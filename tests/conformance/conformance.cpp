@@ -137,7 +137,7 @@ Env with_registers(Env env, const Regs& regs) {
 bool is_nova(const State& s) { return s.machine->abi == hvsl::AbiKind::Nova; }
 
 // ec(v): EC_READY 0, EC_IDLE 1, EC_REPLY 2, EC_BLOCKED 3, EC_HELPING 4, EC_DEAD 5
-constexpr Word kEcReady = 0, kEcBlocked = 3, kEcDead = 5;
+constexpr Word kEcReady = 0, kEcReply = 2, kEcBlocked = 3, kEcDead = 5;
 Word ec_value(const State& s, VmId v) {
   return s.vms[v].mode != hvsl::Mode::Exec ? kEcDead : Word(s.nova.ecs[v].wait);
 }
@@ -885,7 +885,8 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
   }
   // abi nova: who runs is the scheduler's record, not a resource the call
   // takes. When control passes (a `switch to` outcome), the caller stops
-  // running (its ec leaves EC_READY: it waits for the reply) and the target
+  // running (its ec goes from EC_READY to EC_REPLY: it waits for the
+  // reply; a spec that takes ec(caller) says what it becomes) and the target
   // resumes (its ec becomes EC_READY); an EC a semaphore up releases from
   // its queue (EC_BLOCKED to EC_READY) is woken, and its r0 is the status of
   // the down it blocked in. Those ec changes, and that r0, are allowed
@@ -896,7 +897,7 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
     for (VmId v = 0; v < pre.vms.size(); ++v) {
       Word a = ec_value(pre, v), b = ec_value(post, v);
       if (a == b) continue;
-      bool stops = target && *target != caller && v == caller && a == kEcReady;
+      bool stops = target && *target != caller && v == caller && a == kEcReady && b == kEcReply;
       bool resumes = target && *target != caller && v == *target && b == kEcReady;
       bool wakes = v != caller && a == kEcBlocked && b == kEcReady;
       if (wakes) woken.insert(v);

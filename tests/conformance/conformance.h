@@ -25,9 +25,10 @@
 //     of a handle that was free when the requires took handles() (the sm of
 //     a fresh semaphore when it took sms()); and the ensures names no chunk
 //     outside that footprint. abi nova: the scheduler's record of who runs
-//     is not the call's: the ec of a caller that switches away, of the VM
-//     switched to, and of an EC a semaphore up wakes (with its r0, its
-//     down's status) may change outside the footprint.
+//     is not the call's: the ec of a caller that switches away (to
+//     EC_REPLY), of the VM switched to (to EC_READY), and of an EC a
+//     semaphore up wakes (EC_BLOCKED to EC_READY, with its r0, its down's
+//     status) may change outside the footprint.
 // Around all of this, the spec file's invariants (`invariant A implies e`,
 // Abi::facts; check_facts): every way each one's chunks match the state is
 // evaluated on the state before (a state that breaks one is not a state the
