@@ -100,7 +100,8 @@ class Call {
     if (!c || c->obj >= s_.nova.portals.size()) return status(St::BadCap);
     const NovaPortal& pt = s_.nova.portals[c->obj];
     VmId callee = pt.ec;
-    if (!decl(caller_).utcb || !decl(callee).utcb) return status(St::BadPar);
+    // NOVA's order: a dead callee aborts the call and a busy one times it
+    // out (or makes the caller wait), before any message is copied.
     if (dead(callee)) return status(St::Aborted);
     if (ec(callee).wait != Wait::Idle) {
       if (flags_ & kCallNoWait) return status(St::Timeout);
@@ -110,6 +111,9 @@ class Call {
       ec(caller_).callee = callee;
       return nova_schedule(s_);
     }
+    // The rendezvous copies the message: both ECs need a UTCB (in NOVA every
+    // host EC has one; an hvsl VM may be declared without).
+    if (!decl(caller_).utcb || !decl(callee).utcb) return status(St::BadPar);
     Word mtd = reg(1);
     copy_utcb(caller_, callee, mtd);
     auto& r = s_.vms[callee].regs;

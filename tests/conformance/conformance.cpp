@@ -1,5 +1,5 @@
-// The spec-conformance checker and the random state generator
-// (conformance.h, docs/conformance.md).
+// The spec-conformance checker (conformance.h, docs/conformance.md); the
+// random state generators are in generate_ffa.cpp and generate_nova.cpp.
 #include "conformance.h"
 
 #include <algorithm>
@@ -132,6 +132,32 @@ Env with_registers(Env env, const Regs& regs) {
   return env;
 }
 
+// ---- abi nova: the kernel's resources as logic/assertion_eval presents them ----------------
+
+bool is_nova(const State& s) { return s.machine->abi == hvsl::AbiKind::Nova; }
+
+// ec(v): EC_READY 0, EC_IDLE 1, EC_REPLY 2, EC_BLOCKED 3, EC_HELPING 4, EC_DEAD 5
+constexpr Word kEcReady = 0, kEcReply = 2, kEcBlocked = 3, kEcDead = 5;
+Word ec_value(const State& s, VmId v) {
+  return s.vms[v].mode != hvsl::Mode::Exec ? kEcDead : Word(s.nova.ecs[v].wait);
+}
+std::string show_ec(Word w) {
+  static constexpr const char* names[] = {"EC_READY", "EC_IDLE", "EC_REPLY", "EC_BLOCKED", "EC_HELPING", "EC_DEAD"};
+  return w < 6 ? names[w] : fmt::format("{}", w);
+}
+// cap(pd, sel): a null capability (no entry, kind null or no permission) is (CAP_NULL, 0, 0)
+hvsl::Capability cap_value(const State& s, Word pd, Word sel) {
+  if (pd >= s.nova.caps.size()) return {};
+  auto it = s.nova.caps[pd].find(sel);
+  return it == s.nova.caps[pd].end() || it->second.null() ? hvsl::Capability{} : it->second;
+}
+std::string show_cap(const hvsl::Capability& c) {
+  return fmt::format("({}, {}, {})", Word(c.kind), c.obj, c.perms);
+}
+std::string show_reply(const hvsl::NovaEc& e) {
+  return e.partner ? fmt::format("(true, {})", *e.partner) : std::string("(false, 0)");
+}
+
 // ---- the resources that changed --------------------------------------------------------
 
 struct Change {
@@ -149,6 +175,44 @@ std::string show_trans(const std::optional<hvsl::Transaction>& t, const Profile&
 std::string show_rx(const std::optional<hvsl::RxMessage>& m) {
   if (!m) return "(false, 0, 0)";
   return fmt::format("(true, {}, {})", m->length, m->sender);
+}
+
+// abi nova: cap(pd, sel) (also of the PDs create_pd made), portal(p), ec(v),
+// reply(v), sm(s) (counter, queue length) and sms(). A portal or semaphore
+// that exists on one side only shows as "none" on the other.
+void nova_changes(const State& a, const State& b, std::vector<Change>& out) {
+  const auto &x = a.nova, &y = b.nova;
+  for (std::size_t pd = 0; pd < std::max(x.caps.size(), y.caps.size()); ++pd) {
+    std::set<Word> sels;
+    if (pd < x.caps.size())
+      for (const auto& [k, c] : x.caps[pd]) sels.insert(k);
+    if (pd < y.caps.size())
+      for (const auto& [k, c] : y.caps[pd]) sels.insert(k);
+    for (Word sel : sels) {
+      auto ca = cap_value(a, pd, sel), cb = cap_value(b, pd, sel);
+      if (!(ca == cb)) out.push_back({resource_key("cap", {pd, sel}), show_cap(ca), show_cap(cb)});
+    }
+  }
+  for (std::size_t k = 0; k < std::max(x.portals.size(), y.portals.size()); ++k) {
+    auto show_pt = [&](const hvsl::NovaState& n) {
+      return k < n.portals.size() ? fmt::format("({}, {})", n.portals[k].ec, n.portals[k].id) : std::string("none");
+    };
+    if (show_pt(x) != show_pt(y)) out.push_back({resource_key("portal", {k}), show_pt(x), show_pt(y)});
+  }
+  for (VmId v = 0; v < a.vms.size(); ++v) {
+    Word ea = ec_value(a, v), eb = ec_value(b, v);
+    if (ea != eb) out.push_back({resource_key("ec", {v}), show_ec(ea), show_ec(eb)});
+    if (x.ecs[v].partner != y.ecs[v].partner)
+      out.push_back({resource_key("reply", {v}), show_reply(x.ecs[v]), show_reply(y.ecs[v])});
+  }
+  for (std::size_t k = 0; k < std::max(x.sms.size(), y.sms.size()); ++k) {
+    auto show_sm = [&](const hvsl::NovaState& n) {
+      return k < n.sms.size() ? fmt::format("({}, {})", n.sms[k].counter, n.sms[k].queue.size()) : std::string("none");
+    };
+    if (show_sm(x) != show_sm(y)) out.push_back({resource_key("sm", {k}), show_sm(x), show_sm(y)});
+  }
+  if (x.sms.size() != y.sms.size())
+    out.push_back({"sms()", fmt::format("{}", x.sms.size()), fmt::format("{}", y.sms.size())});
 }
 
 std::vector<Change> changes(const State& a, const State& b) {
@@ -207,6 +271,7 @@ std::vector<Change> changes(const State& a, const State& b) {
     Value va{Sort::Set, 0, free_a}, vb{Sort::Set, 0, free_b};
     out.push_back({"handles()", show(va), show(vb)});
   }
+  if (is_nova(a)) nova_changes(a, b, out);
   return out;
 }
 
@@ -229,7 +294,63 @@ std::vector<std::string> vm_changes(const State& a, const State& b) {
 
 // ---- describe -----------------------------------------------------------------------
 
+namespace {
+
+// abi nova: the VMs with their EC and UTCB, the object spaces, portals,
+// semaphores and every UTCB's first words.
+std::string describe_nova(const State& s) {
+  const Machine& m = *s.machine;
+  const Profile& p = s.profile();
+  const hvsl::NovaState& n = s.nova;
+  std::string out = fmt::format("profile {}, abi nova, {} VMs, current vm{}\n", p.name, m.vms.size(), s.current);
+  for (VmId v = 0; v < m.vms.size(); ++v) {
+    const auto& vm = s.vms[v];
+    const auto& e = n.ecs[v];
+    std::string wait = show_ec(ec_value(s, v));
+    if (e.wait == hvsl::NovaEc::Wait::Callee) wait += fmt::format(" (for vm{})", e.callee);
+    out += fmt::format("  vm{}{}: {} pc={} r0={:#x} r1={} r2={} r3={} r4={} ec={} reply={} utcb={}\n", v,
+                       m.vms[v].local ? " (local)" : "", hvsl::name(vm.mode), vm.pc(), vm.regs[0], vm.regs[1],
+                       vm.regs[2], vm.regs[3], vm.regs[4], wait, show_reply(e),
+                       m.vms[v].utcb ? fmt::format("{}", m.pages[*m.vms[v].utcb].base) : std::string("none"));
+  }
+  for (std::size_t pd = 0; pd < n.caps.size(); ++pd) {
+    out += fmt::format("  caps of pd{}:", pd);
+    bool any = false;
+    for (const auto& [sel, c] : n.caps[pd]) {
+      out += fmt::format(
+          " {}={}", sel,
+          c.null() ? std::string("null") : fmt::format("{} {} perms {}", hvsl::name(c.kind), c.obj, c.perms));
+      any = true;
+    }
+    out += any ? "\n" : " none\n";
+  }
+  out += "  portals:";
+  for (std::size_t k = 0; k < n.portals.size(); ++k)
+    out += fmt::format(" {}=(vm{}, id {})", k, n.portals[k].ec, n.portals[k].id);
+  out += n.portals.empty() ? " none\n  semaphores:" : "\n  semaphores:";
+  for (std::size_t k = 0; k < n.sms.size(); ++k) {
+    std::string q;
+    for (VmId w : n.sms[k].queue) q += (q.empty() ? "" : ", ") + fmt::format("vm{}", w);
+    out += fmt::format(" {}=(counter {}, queue [{}])", k, n.sms[k].counter, q);
+  }
+  if (n.sms.empty()) out += " none";
+  out += "\n  pages:";
+  for (std::size_t i = 0; i < m.pages.size(); ++i) {
+    const auto& e = s.pgt[i];
+    out += fmt::format("\n    {} {}: owner {}{} access {}", m.pages[i].name, m.pages[i].base,
+                       e.owner ? fmt::format("vm{}", *e.owner) : std::string("hypervisor"),
+                       e.exclusive ? " exclusive" : "", show_set(e.access, m.vms.size()));
+  }
+  for (VmId v = 0; v < m.vms.size(); ++v)
+    if (const auto& u = m.vms[v].utcb)
+      out += fmt::format("\n  vm{}'s UTCB words 0..2: {} {} {}", v, s.word(*u, 0), s.word(*u, 1), s.word(*u, 2));
+  return out + "\n";
+}
+
+}  // namespace
+
 std::string describe(const State& s) {
+  if (is_nova(s)) return describe_nova(s);
   const Machine& m = *s.machine;
   const Profile& p = s.profile();
   std::string out = fmt::format("profile {}, {} VMs, current vm{}\n", p.name, m.vms.size(), s.current);
@@ -346,6 +467,20 @@ std::optional<std::vector<Word>> key_domain(const std::string& resource, std::si
   } else if (resource == "mem") {
     for (const auto& pg : m.pages)
       for (Word i = 0; i < s.profile().page_size; ++i) out.push_back(pg.base + i);
+  } else if (is_nova(s) && (resource == "ec" || resource == "reply" || resource == "utcb")) {
+    for (VmId v = 0; v < m.vms.size(); ++v) out.push_back(v);
+  } else if (is_nova(s) && resource == "portal") {
+    for (Word k = 0; k < s.nova.portals.size(); ++k) out.push_back(k);
+  } else if (is_nova(s) && resource == "sm") {
+    for (Word k = 0; k < s.nova.sms.size(); ++k) out.push_back(k);
+  } else if (is_nova(s) && resource == "cap" && k == 0) {
+    for (Word pd = 0; pd < s.nova.caps.size(); ++pd) out.push_back(pd);
+  } else if (is_nova(s) && resource == "cap") {  // the selectors holding a capability in some space
+    std::set<Word> sels;
+    for (const auto& space : s.nova.caps)
+      for (const auto& [sel, c] : space)
+        if (!c.null()) sels.insert(sel);
+    out.assign(sels.begin(), sels.end());
   } else {
     return std::nullopt;
   }
@@ -429,6 +564,33 @@ Actual actual(const std::string& r, const std::vector<Word>& keys, const State& 
     for (const auto& [h, t] : s.trans)
       if (!t) set.set.insert(h);
     a.values.push_back(std::move(set));
+  } else if (is_nova(s) && r == "cap") {
+    if (keys[0] >= s.nova.caps.size()) return fails();
+    auto c = cap_value(s, keys[0], keys[1]);
+    for (Word w : {Word(c.kind), c.obj, c.perms}) word(w);
+  } else if (is_nova(s) && r == "portal") {
+    if (keys[0] >= s.nova.portals.size()) return fails();
+    word(s.nova.portals[keys[0]].ec);
+    word(s.nova.portals[keys[0]].id);
+  } else if (is_nova(s) && r == "sm") {
+    if (keys[0] >= s.nova.sms.size()) return fails();
+    word(s.nova.sms[keys[0]].counter);
+    word(s.nova.sms[keys[0]].queue.size());
+  } else if (is_nova(s) && r == "sms") {
+    word(s.nova.sms.size());
+  } else if (is_nova(s) && (r == "ec" || r == "reply" || r == "utcb")) {
+    if (!vm(keys[0])) return fails();
+    if (r == "ec") {
+      word(ec_value(s, VmId(keys[0])));
+    } else if (r == "reply") {
+      const auto& partner = s.nova.ecs[keys[0]].partner;
+      a.values.push_back(bool_value(partner.has_value()));
+      word(partner.value_or(0));
+    } else {
+      const auto& u = m.vms[keys[0]].utcb;
+      if (!u) return fails();
+      word(m.pages[*u].base);
+    }
   } else {
     a.truth = hvsl::Truth::Unknown;
     a.why = fmt::format("unknown resource '{}'", r);
@@ -721,6 +883,26 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
   } else if (post.current != caller) {
     fail(fmt::format("'{}' does not switch VMs, but the current VM after the call is vm{}", out.name, post.current));
   }
+  // abi nova: who runs is the scheduler's record, not a resource the call
+  // takes. When control passes (a `switch to` outcome), the caller stops
+  // running (its ec goes from EC_READY to EC_REPLY: it waits for the
+  // reply; a spec that takes ec(caller) says what it becomes) and the target
+  // resumes (its ec becomes EC_READY); an EC a semaphore up releases from
+  // its queue (EC_BLOCKED to EC_READY) is woken, and its r0 is the status of
+  // the down it blocked in. Those ec changes, and that r0, are allowed
+  // outside the footprint (docs/conformance.md, "NOVA").
+  std::set<std::string> scheduling;
+  std::set<VmId> woken;
+  if (is_nova(pre))
+    for (VmId v = 0; v < pre.vms.size(); ++v) {
+      Word a = ec_value(pre, v), b = ec_value(post, v);
+      if (a == b) continue;
+      bool stops = target && *target != caller && v == caller && a == kEcReady && b == kEcReply;
+      bool resumes = target && *target != caller && v == *target && b == kEcReady;
+      bool wakes = v != caller && a == kEcBlocked && b == kEcReady;
+      if (wakes) woken.insert(v);
+      if (stops || resumes || wakes) scheduling.insert(resource_key("ec", {v}));
+    }
   for (VmId v = 0; v < pre.vms.size(); ++v) {
     if (pre.vms[v].mode != post.vms[v].mode)
       fail(fmt::format("vm{}'s mode changed: {} -> {}", v, hvsl::name(pre.vms[v].mode), hvsl::name(post.vms[v].mode)));
@@ -728,6 +910,7 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
     for (Reg r = 0; r < hvsl::kRegCount; ++r) {
       if (pre.vms[v].regs[r] == post.vms[v].regs[r]) continue;
       if (target && v == *target && v != caller && r <= 2) continue;  // told why it resumes
+      if (woken.count(v) && r == 0) continue;                          // its down's status
       fail(fmt::format("vm{}.{} changed ({} -> {}), but vm{} is not the caller{}", v, hvsl::reg_name(r),
                        pre.vms[v].regs[r], post.vms[v].regs[r], v,
                        target && v == *target ? " and only r0..r2 of the VM switched to may change" : ""));
@@ -745,6 +928,8 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
         taken.insert(resource_key("trans", {h}));
         taken.insert(resource_key("retrieved", {h}));
       }
+  if (taken.count("sms()"))  // abi nova: a fresh semaphore (the next one is sms())
+    for (Word k = pre.nova.sms.size(); k < std::max(post.nova.sms.size(), pre.nova.sms.size() + 1); ++k) taken.insert(resource_key("sm", {k}));
   if (ens.holds())
     for (const auto& c : ens.chunks) {
       std::string k = chunk_key(c, p);
@@ -753,7 +938,7 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
                          read_only.count(k) ? " (it only reads it: [_])" : ""));
     }
   for (const auto& c : changes(pre, post))
-    if (!taken.count(c.key))
+    if (!taken.count(c.key) && !scheduling.count(c.key))
       fail(fmt::format("{} changed ({} -> {}), but the footprint of {} does not take it{}", c.key, c.before, c.after,
                        call->name, read_only.count(c.key) ? " (it only reads it: [_])" : ""));
 
@@ -764,369 +949,14 @@ StepReport check_step(const hvsl::Abi& abi, const State& pre, const CheckOptions
   return finish(&post);
 }
 
-// ---- the generator --------------------------------------------------------------------
-
-namespace {
-
-using hvsl::Hypercall;
-using hvsl::PageDecl;
-using hvsl::TransKind;
-
-struct Builder {
-  Rng& rng;
-  const Profile& p;
-  std::unique_ptr<Machine> m;
-  State s;
-  std::vector<std::string> odd;
-  int n = 0;
-  VmId caller = 0;
-  std::vector<Word> free_numbers;      // page numbers not used yet
-  std::vector<std::size_t> code, data, mailboxes;  // page indices
-  std::set<std::size_t> in_trans;      // data pages some transaction names
-  bool well_formed = true;             // no odd feature that breaks VMSL's §3.1 consistency
-  Word hvc = 0;
-
-  Builder(Rng& r, const Profile& prof) : rng(r), p(prof), m(std::make_unique<Machine>()) { m->profile = &p; }
-
-  void note(const std::string& what) {
-    if (std::find(odd.begin(), odd.end(), what) == odd.end()) odd.push_back(what);
-  }
-  Word top_page() const { return p.word_max / p.page_size; }
-  Word take_number() {
-    std::size_t i = rng.range(0, free_numbers.size() - 1);
-    Word k = free_numbers[i];
-    free_numbers.erase(free_numbers.begin() + std::ptrdiff_t(i));
-    return k;
-  }
-  std::size_t add_page(const std::string& name, Word number, std::optional<VmId> owner, bool excl, hvsl::VmSet acc) {
-    PageDecl d;
-    d.name = name;
-    d.base = number * p.page_size;
-    d.owner = owner;
-    d.exclusive = excl;
-    d.access = acc;
-    m->pages.push_back(d);
-    return m->pages.size() - 1;
-  }
-  hvsl::VmSet random_set() { return hvsl::VmSet(rng.range(0, (1u << n) - 1)); }
-  VmId random_vm() { return VmId(rng.range(0, std::uint64_t(n) - 1)); }
-  VmId other_vm(VmId v) {
-    VmId w = VmId(rng.range(0, std::uint64_t(n) - 2));
-    return w >= v ? w + 1 : w;
-  }
-  // A large value: the profile's largest word, or any word above a page.
-  Word huge() {
-    if (rng.chance(0.3)) return p.word_max;
-    Word lo = p.page_size + 2;
-    return rng.range(lo, p.word_max);
-  }
-  // A register value: small numbers, addresses of pages, or anything.
-  Word any_value() {
-    switch (rng.irange(0, 3)) {
-      case 0: return rng.range(0, 9);
-      case 1: return m->pages[rng.range(0, m->pages.size() - 1)].base + (rng.chance(0.7) ? 0 : rng.range(0, 9));
-      case 2: return huge();
-      default: return rng.range(0, 200);
-    }
-  }
-  Word undeclared_page() {
-    for (Word k = 0; k < 200; ++k) {
-      Word base = k * p.page_size;
-      if (!m->page_at(base)) return base;
-    }
-    return 0;
-  }
-
-  void pages() {
-    n = rng.irange(2, 4);
-    caller = VmId(rng.range(0, std::uint64_t(n) - 1));
-    for (Word k = 1; k < 48; ++k) free_numbers.push_back(k);
-    m->vms.resize(std::size_t(n));
-    for (VmId v = 0; v < VmId(n); ++v) m->vms[v].name = fmt::format("vm{}", v);
-    // code pages: owned by their VM, which can read them
-    bool top = rng.chance(0.03);
-    for (VmId v = 0; v < VmId(n); ++v) {
-      Word number = v == caller && top ? top_page() : take_number();
-      if (v == caller && top) note("caller's code at the top of the address space");
-      hvsl::VmSet acc = hvsl::vm_bit(v);
-      if (rng.chance(0.08)) {
-        acc |= random_set();
-        note("code page shared");
-      }
-      code.push_back(add_page(fmt::format("code{}", v), number, v, rng.chance(0.9), acc));
-    }
-    // mailboxes: owned by the hypervisor
-    for (VmId v = 0; v < VmId(n); ++v) {
-      if (rng.chance(0.85)) {
-        auto i = add_page(fmt::format("tx{}", v), take_number(), std::nullopt, rng.chance(0.3),
-                          rng.chance(0.8) ? hvsl::vm_bit(v) : random_set());
-        m->vms[v].tx = i;
-        mailboxes.push_back(i);
-      } else {
-        note(v == caller ? "caller without a TX page" : "a VM without a TX page");
-      }
-      if (rng.chance(0.85)) {
-        auto i = add_page(fmt::format("rx{}", v), take_number(), std::nullopt, rng.chance(0.8),
-                          rng.chance(0.8) ? hvsl::vm_bit(v) : random_set());
-        m->vms[v].rx = i;
-        mailboxes.push_back(i);
-      } else {
-        note(v == caller ? "caller without an RX page" : "a VM without an RX page");
-      }
-    }
-    if (rng.chance(0.04)) {  // two VMs' mailboxes in one page, or a VM's TX = its RX
-      VmId v = random_vm(), w = rng.chance(0.5) ? v : other_vm(v);
-      if (m->vms[v].tx) {
-        m->vms[w].rx = m->vms[v].tx;
-        note("a mailbox page used twice");
-      }
-    }
-    // data pages
-    int count = rng.irange(2, 5);
-    for (int k = 0; k < count; ++k) {
-      std::optional<VmId> owner;
-      if (rng.chance(0.9)) owner = random_vm();
-      else note("a hypervisor-owned data page");
-      hvsl::VmSet acc = random_set();
-      if (owner && rng.chance(0.7)) acc |= hvsl::vm_bit(*owner);
-      data.push_back(add_page(fmt::format("data{}", k), take_number(), owner, rng.chance(0.6), acc));
-    }
-    if (rng.chance(0.04)) {  // a mailbox in a page a VM owns
-      auto i = rng.pick(data);
-      if (rng.chance(0.5)) m->vms[caller].tx = i;
-      else m->vms[caller].rx = i;
-      note("a mailbox in a VM-owned data page");
-    }
-    // the caller owns one, exclusively and with access (what a share needs)
-    if (rng.chance(0.7)) {
-      auto& e = m->pages[rng.pick(data)];
-      e.owner = caller;
-      e.exclusive = true;
-      e.access |= hvsl::vm_bit(caller);
-    }
-  }
-
-  void transactions() {
-    int count = rng.chance(0.06) ? 0 : rng.irange(1, 4);
-    if (count == 0) note("no handles at all");
-    std::set<Word> hs;
-    while (int(hs.size()) < count) hs.insert(rng.chance(0.85) ? rng.range(0, 9) : huge());
-    bool all_used = count > 0 && rng.chance(0.2);
-    if (all_used) note("handle pool empty (every handle in use)");
-    for (Word h : hs) {
-      m->handles.push_back(h);
-      if (!all_used && rng.chance(0.45)) continue;  // free
-      hvsl::TransactionDecl t;
-      t.handle = h;
-      if (rng.chance(0.65)) {
-        if (rng.chance(0.5)) t.sender = caller, t.receiver = other_vm(caller);
-        else t.receiver = caller, t.sender = other_vm(caller);
-      } else {
-        t.sender = random_vm();
-        t.receiver = other_vm(t.sender);
-      }
-      if (rng.chance(0.03)) {
-        t.receiver = t.sender;
-        note("a transaction with sender = receiver");
-        well_formed = false;
-      }
-      t.kind = TransKind(rng.irange(0, 2));
-      t.retrieved = t.kind != TransKind::Donate && rng.chance(0.5);
-      if (t.kind == TransKind::Donate && rng.chance(0.05)) {
-        t.retrieved = true;
-        note("a retrieved donation");
-        well_formed = false;
-      }
-      int pages = 1;
-      if (rng.chance(0.06)) {
-        pages = rng.chance(0.5) ? 0 : 2;
-        note(pages ? "a transaction of two pages" : "a transaction of no page");
-      }
-      std::vector<std::size_t> candidates;
-      for (auto i : data)
-        if (!in_trans.count(i)) candidates.push_back(i);
-      if (int(candidates.size()) < pages) {
-        candidates = data;
-        note("a page in two transactions");
-        well_formed = false;
-      }
-      std::shuffle(candidates.begin(), candidates.end(), rng.g);
-      std::vector<std::size_t> chosen(candidates.begin(), candidates.begin() + pages);
-      bool consistent = rng.chance(0.95);
-      if (!consistent) {
-        note("page table not as the transaction implies");
-        well_formed = false;
-      }
-      for (auto i : chosen) {
-        in_trans.insert(i);
-        t.pages.push_back(m->pages[i].base);
-        if (!consistent) continue;
-        auto& e = m->pages[i];
-        e.owner = t.sender;
-        bool share = t.kind == TransKind::Share;
-        e.exclusive = !share;
-        e.access = share ? hvsl::vm_bit(t.sender) : 0;
-        if (t.retrieved) e.access |= hvsl::vm_bit(t.receiver);
-      }
-      std::sort(t.pages.begin(), t.pages.end());
-      m->transactions.push_back(t);
-    }
-  }
-
-  // The state: registers, RX states, memory, the descriptor, the call.
-  void state() {
-    m->encoding = hvsl::InstrTable(hvsl::instruction_base(p));
-    hvc = m->encoding.encode(hvsl::Instr{hvsl::Op::Hvc});
-    m->encoding.encode(hvsl::Instr{hvsl::Op::Halt});
-    s.machine = m.get();
-    s.vms.resize(std::size_t(n));
-    for (const auto& pg : m->pages) s.pgt.push_back({pg.owner, pg.exclusive, pg.access});
-    s.mem.assign(m->pages.size() * p.page_size, 0);
-    for (Word h : m->handles) s.trans[h] = std::nullopt;
-    for (const auto& t : m->transactions)
-      s.trans[t.handle] = hvsl::Transaction{t.sender, t.receiver, t.pages, t.kind, t.retrieved};
-    s.current = caller;
-    hvsl::PageIndex index(*m);
-    auto put = [&](Word addr, Word value) {
-      if (auto i = index.find(addr)) s.word(*i, addr % p.page_size) = value;
-    };
-    // registers and pcs
-    for (VmId v = 0; v < VmId(n); ++v) {
-      auto& vm = s.vms[v];
-      for (Reg r = 0; r < hvsl::kGeneralRegs; ++r) vm.regs[r] = rng.chance(0.5) ? rng.range(0, 20) : any_value();
-      vm.regs[hvsl::kNz] = rng.range(0, 2);
-      Word base = m->pages[code[v]].base;
-      Word off = rng.chance(0.9) ? rng.range(0, 50) : p.page_size - 1;
-      if (base / p.page_size == top_page()) off = p.page_size - 1;  // pc = the largest word
-      vm.pc() = base + off;
-      put(vm.pc(), hvc);
-      if (v != caller && rng.chance(0.15)) {
-        vm.mode = rng.chance(0.5) ? hvsl::Mode::Halt : hvsl::Mode::Fail;
-        note("another VM not running");
-      }
-    }
-    if (s.vms[caller].pc() == p.word_max) note("the caller's pc is the largest word");
-    // RX states
-    for (VmId v = 0; v < VmId(n); ++v) {
-      if (rng.chance(0.5)) continue;
-      Word len = rng.chance(0.85) ? rng.range(0, 6) : rng.range(0, p.page_size);
-      s.vms[v].rx = hvsl::RxMessage{len, rng.chance(0.9) ? other_vm(v) : random_vm()};
-      if (v == caller) note("caller's RX full");
-    }
-    // memory: some words in every page
-    for (std::size_t i = 0; i < m->pages.size(); ++i)
-      for (int k = 0; k < 8; ++k)
-        if (rng.chance(0.5)) s.word(i, Word(rng.range(0, 9))) = any_value();
-    for (VmId v = 0; v < VmId(n); ++v)  // the code words stay
-      put(s.vms[v].pc(), hvc);
-    // the call
-    auto& regs = s.vms[caller].regs;
-    Hypercall h = Hypercall(rng.irange(0, hvsl::kHypercallCount - 1));
-    if (!rng.chance(0.06)) {
-      regs[0] = hvsl::encode(p, h);
-    } else {
-      note("r0 names no call");
-      const Profile& other = p.kind == hvsl::ProfileKind::Vmsl ? Profile::arm64() : Profile::vmsl();
-      switch (rng.irange(0, 3)) {
-        case 0: regs[0] = hvsl::encode(other, h); break;
-        case 1: regs[0] = hvsl::encode_success(p); break;
-        case 2: regs[0] = huge(); break;
-        default: regs[0] = rng.range(0, 200); break;
-      }
-    }
-    bool mem_send = h == Hypercall::Share || h == Hypercall::Lend || h == Hypercall::Donate;
-    // r1
-    if (mem_send) {
-      double x = rng.range(0, 99);
-      regs[1] = x < 70 ? 5 : x < 80 ? rng.range(0, 6) : x < 85 ? p.page_size : x < 90 ? p.page_size + 1 : x < 95 ? huge()
-                                                                                                      : 4 + 2 * rng.range(0, 1);
-    } else if (h == Hypercall::Retrieve || h == Hypercall::Relinquish || h == Hypercall::Reclaim) {
-      std::vector<Word> used, free;
-      for (const auto& [k, t] : s.trans) (t ? used : free).push_back(k);
-      double x = rng.range(0, 99);
-      if (x < 75 && !used.empty()) regs[1] = rng.pick(used);
-      else if (x < 85 && !free.empty()) regs[1] = rng.pick(free);
-      else if (x < 93) regs[1] = rng.range(0, 12);
-      else regs[1] = huge();
-    } else if (h == Hypercall::Run || h == Hypercall::Send) {
-      double x = rng.range(0, 99);
-      regs[1] = x < 80 ? rng.range(0, std::uint64_t(n) - 1) : x < 90 ? Word(n) + rng.range(0, 2) : huge();
-    } else {
-      regs[1] = any_value();
-    }
-    // r2
-    if (h == Hypercall::Send) {
-      double x = rng.range(0, 99);
-      regs[2] = x < 55 ? rng.range(0, 2) : x < 75 ? rng.range(3, 6) : x < 83 ? p.page_size : x < 90 ? p.page_size + 1
-                                                                                                   : huge();
-    } else if (rng.chance(0.5)) {
-      regs[2] = rng.range(0, 6);
-    }
-    if (h == Hypercall::Wait || h == Hypercall::Poll) {
-      if (rng.chance(0.3)) s.vms[caller].rx = std::nullopt;
-    }
-    if (mem_send) descriptor();
-  }
-
-  // The descriptor at the start of the caller's TX page.
-  void descriptor() {
-    const auto& tx = m->vms[caller].tx;
-    if (!tx) return;
-    auto w = [&](Word k) -> Word& { return s.word(*tx, k); };
-    double x = rng.range(0, 99);
-    w(0) = x < 85 ? caller : x < 95 ? other_vm(caller) : huge();
-    if (w(0) != caller) note("descriptor sender != caller");
-    w(1) = rng.chance(0.9) ? 0 : rng.range(1, 9);
-    x = rng.range(0, 99);
-    w(2) = x < 88 ? 1 : x < 94 ? rng.range(0, 3) : huge();
-    x = rng.range(0, 99);
-    w(3) = x < 82 ? other_vm(caller) : x < 90 ? caller : x < 95 ? Word(n) : huge();
-    x = rng.range(0, 99);
-    Word pg;
-    if (x < 60) {
-      // a data page: often one the caller may share (owned, exclusive, accessible)
-      auto i = rng.pick(data);
-      if (rng.chance(0.7) && !in_trans.count(i)) {
-        s.pgt[i].owner = caller;
-        s.pgt[i].exclusive = true;
-        s.pgt[i].access |= hvsl::vm_bit(caller);
-      }
-      pg = m->pages[i].base;
-    } else if (x < 70) {
-      pg = m->pages[rng.pick(code)].base;
-    } else if (x < 78) {
-      pg = m->pages[rng.pick(mailboxes.empty() ? data : mailboxes)].base;
-      if (!mailboxes.empty()) note("descriptor names a mailbox page");
-    } else if (x < 86) {
-      pg = m->pages[rng.pick(data)].base + rng.range(1, p.page_size - 1);
-      note("descriptor names an unaligned page");
-    } else if (x < 93) {
-      pg = undeclared_page();
-      note("descriptor names an undeclared page");
-    } else {
-      pg = huge();
-    }
-    w(4) = pg;
-    w(5) = rng.chance(0.5) ? m->pages[rng.pick(data)].base : rng.range(0, 9);
-    w(6) = rng.range(0, 9);
-  }
-};
-
-}  // namespace
+// ---- the generators ---------------------------------------------------------------------
 
 Case Generator::next() {
-  const Profile& p = rng_.chance(0.5) ? Profile::arm64() : Profile::vmsl();
-  Builder b(rng_, p);
-  b.pages();
-  b.transactions();
-  b.state();
-  Case c;
-  c.odd = std::move(b.odd);
-  c.well_formed = b.well_formed;
-  c.machine = std::move(b.m);
-  c.state = std::move(b.s);
-  c.state.machine = c.machine.get();
-  return c;
+  switch (abi_) {
+    case hvsl::AbiKind::Ffa: break;
+    case hvsl::AbiKind::Nova: return generate_nova(rng_);
+  }
+  return generate_ffa(rng_);
 }
 
 // ---- spec files, totals, runs ---------------------------------------------------------
@@ -1137,7 +967,7 @@ const hvsl::Abi* AbiCache::get(const Profile& p, std::size_t vm_count) {
   if (it == abis_.end()) {
     hvsl::SourceFile src(name_, text_);
     hvsl::Diagnostics diags;
-    auto abi = hvsl::parse_abi(src, p, vm_count, diags);
+    auto abi = hvsl::parse_abi(src, p, vm_count, diags, kind_);
     for (const auto& d : diags.all()) errors_ += hvsl::render(d, &src) + "\n";
     it = abis_.emplace(key, std::move(abi)).first;
   }
@@ -1196,8 +1026,8 @@ void Stats::add(const StepReport& r, const Case& c) {
 
 Stats run(const std::string& spec_text, std::uint64_t seed, std::uint64_t cases,
           const std::function<bool(const StepReport&, const Case&)>& on_disagreement, const RunOptions& opts) {
-  AbiCache abis(spec_text);
-  Generator gen(seed);
+  AbiCache abis(spec_text, opts.abi == hvsl::AbiKind::Nova ? "nova.hvsl" : "ffa.hvsl", opts.abi);
+  Generator gen(seed, opts.abi);
   Stats st;
   for (std::uint64_t k = 0; k < cases; ++k) {
     Case c = gen.next();

@@ -1,7 +1,8 @@
 #pragma once
 // The spec-conformance checker (issue 4, item 3; docs/conformance.md): one
-// hypercall step of the reference interpreter (logic/hypercalls.cpp) against
-// the hypercall spec file (specs/ffa.hvsl, lowered to logic/abi.h).
+// hypercall step of the reference interpreter (logic/hypercalls.cpp, or
+// logic/nova_calls.cpp on an 'abi nova' machine) against the hypercall spec
+// file (specs/ffa.hvsl or specs/nova.hvsl, lowered to logic/abi.h).
 //
 // For a concrete state and its current VM as the caller, check_step()
 //  1. evaluates the call's `requires` on the state before (bindings: caller);
@@ -18,10 +19,16 @@
 //     business, not the call's spec);
 //  4. frame: every resource that changed (a memory word, a page's owner or
 //     exclusive flag, a VM's access set or RX state, a transaction, its
-//     retrieved flag, the free handles) is one the requires took (not only
-//     read with [_]), or the trans/retrieved of a handle that was free when
-//     the requires took handles(); and the ensures names no chunk outside
-//     that footprint.
+//     retrieved flag, the free handles; abi nova: a capability, a portal,
+//     an EC's wait and pending reply, a semaphore, the semaphore count) is
+//     one the requires took (not only read with [_]), or the trans/retrieved
+//     of a handle that was free when the requires took handles() (the sm of
+//     a fresh semaphore when it took sms()); and the ensures names no chunk
+//     outside that footprint. abi nova: the scheduler's record of who runs
+//     is not the call's: the ec of a caller that switches away (to
+//     EC_REPLY), of the VM switched to (to EC_READY), and of an EC a
+//     semaphore up wakes (EC_BLOCKED to EC_READY, with its r0, its down's
+//     status) may change outside the footprint.
 // Around all of this, the spec file's invariants (`invariant A implies e`,
 // Abi::facts; check_facts): every way each one's chunks match the state is
 // evaluated on the state before (a state that breaks one is not a state the
@@ -29,8 +36,8 @@
 // be well-formed) and, when the state before keeps them all, on the state
 // after the interpreter's step, whatever the call (a broken one there is a
 // disagreement: the call does not keep the invariant).
-// The generator (Generator) makes random machines and states, well-formed
-// and deliberately odd ones.
+// The generators (Generator; generate_ffa.cpp, generate_nova.cpp) make
+// random machines and states, well-formed and deliberately odd ones.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -143,10 +150,11 @@ struct Rng {
 
 // A generated case: the machine (on the heap: the state points to it) and
 // the state before the call. `odd` lists the deliberately odd features.
-// `well_formed`: none of them breaks VMSL's transaction/page-table
-// consistency (§3.1): no transaction with sender = receiver, no retrieved
-// donation, no page in two transactions, every transaction's page entries
-// as it implies.
+// `well_formed`: none of them breaks what the spec file's invariants state.
+// FF-A: VMSL's transaction/page-table consistency (§3.1): no transaction
+// with sender = receiver, no retrieved donation, no page in two
+// transactions, every transaction's page entries as it implies. NOVA: every
+// case (portals bound to existing ECs, pending replies to existing VMs).
 struct Case {
   std::unique_ptr<hvsl::Machine> machine;
   hvsl::State state;
@@ -155,26 +163,34 @@ struct Case {
   std::uint64_t number = 0;  // its number in the run (from 0)
 };
 
+// The generators, one per hypercall interface, each drawing a case from the
+// random stream: generate_ffa.cpp (FF-A machines for specs/ffa.hvsl) and
+// generate_nova.cpp ('abi nova' machines for specs/nova.hvsl).
+Case generate_ffa(Rng& rng);
+Case generate_nova(Rng& rng);
+
 class Generator {
  public:
-  explicit Generator(std::uint64_t seed) : rng_(seed) {}
+  explicit Generator(std::uint64_t seed, hvsl::AbiKind abi = hvsl::AbiKind::Ffa) : rng_(seed), abi_(abi) {}
   Case next();
 
  private:
   Rng rng_;
+  hvsl::AbiKind abi_;
 };
 
 // The spec file's calls for a profile and a VM count, parsed once each.
 class AbiCache {
  public:
-  explicit AbiCache(std::string text, std::string name = "ffa.hvsl")
-      : text_(std::move(text)), name_(std::move(name)) {}
+  explicit AbiCache(std::string text, std::string name = "ffa.hvsl", hvsl::AbiKind kind = hvsl::AbiKind::Ffa)
+      : text_(std::move(text)), name_(std::move(name)), kind_(kind) {}
   // nullptr if the text does not parse; errors() says why.
   const hvsl::Abi* get(const hvsl::Profile& p, std::size_t vm_count);
   const std::string& errors() const { return errors_; }
 
  private:
   std::string text_, name_, errors_;
+  hvsl::AbiKind kind_;
   std::map<std::pair<std::string, std::size_t>, std::optional<hvsl::Abi>> abis_;
 };
 
@@ -201,6 +217,9 @@ struct RunOptions {
   // A well-formed generated state (Case::well_formed) that breaks an
   // invariant is a disagreement (off: it is only skipped, as any other).
   bool well_formed_findings = true;
+  // Which interface: its generator, and how the spec text is parsed
+  // (specs/ffa.hvsl or, with 'abi nova' machines, specs/nova.hvsl).
+  hvsl::AbiKind abi = hvsl::AbiKind::Ffa;
 };
 
 // Runs `cases` generated cases from `seed` against the spec text; calls

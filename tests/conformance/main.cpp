@@ -1,10 +1,13 @@
 // conformance: the interpreter's hypercalls against the hypercall spec file
 // on random states (issue 4, item 3; docs/conformance.md).
 //
-//   conformance [--cases N] [--seed S] [--spec FILE] [--max-reports K]
-//               [--min-per-outcome M] [--min-per-invariant I]
+//   conformance [--abi ffa|nova] [--cases N] [--seed S] [--spec FILE]
+//               [--max-reports K] [--min-per-outcome M] [--min-per-invariant I]
 //               [--lenient-invariants] [--quiet]
 //
+// --abi nova: random 'abi nova' machines against specs/nova.hvsl (the
+// default spec file then); ffa (the default): FF-A machines against
+// specs/ffa.hvsl.
 // Prints every disagreement (the state, the call, the outcome, what failed;
 // the first K in full), then the totals: cases, per call the states outside
 // the spec and why, per outcome how often it was checked, per invariant the
@@ -35,7 +38,8 @@ namespace {
 
 int usage(const std::string& why) {
   std::cerr << "conformance: " << why << "\n"
-            << "usage: conformance [--cases N] [--seed S] [--spec FILE] [--max-reports K] [--min-per-outcome M] "
+            << "usage: conformance [--abi ffa|nova] [--cases N] [--seed S] [--spec FILE] [--max-reports K] "
+               "[--min-per-outcome M] "
                "[--min-per-invariant I] [--lenient-invariants] [--quiet]\n";
   return 2;
 }
@@ -46,7 +50,7 @@ int main(int argc, char** argv) {
   std::uint64_t cases = 20000, seed = 20240611, max_reports = 5;
   std::optional<std::uint64_t> min_per_outcome, min_per_invariant;
   conformance::RunOptions ropts;
-  std::string spec = std::string(HVSL_SPECS_DIR) + "/ffa.hvsl";
+  std::optional<std::string> spec_file;
   bool quiet = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -74,13 +78,21 @@ int main(int argc, char** argv) {
       ropts.well_formed_findings = false;
     } else if (a == "--spec") {
       if (i + 1 >= argc) return usage("--spec needs a file");
-      spec = argv[++i];
+      spec_file = argv[++i];
+    } else if (a == "--abi") {
+      std::string k = i + 1 < argc ? argv[++i] : "";
+      if (k == "nova") ropts.abi = hvsl::AbiKind::Nova;
+      else if (k == "ffa") ropts.abi = hvsl::AbiKind::Ffa;
+      else return usage("--abi needs ffa or nova");
     } else if (a == "--quiet") {
       quiet = true;
     } else {
       return usage("unknown argument '" + a + "'");
     }
   }
+  std::string spec =
+      spec_file ? *spec_file
+                : std::string(HVSL_SPECS_DIR) + (ropts.abi == hvsl::AbiKind::Nova ? "/nova.hvsl" : "/ffa.hvsl");
   std::ifstream in(spec);
   if (!in) return usage("cannot read " + spec);
   std::stringstream text;
@@ -113,9 +125,10 @@ int main(int argc, char** argv) {
     std::cout << fmt::format(
         "checked {}, outside the spec {}, undecided {}, r0 names no call {}, breaks an invariant {}, disagreements {}\n",
         st.checked, st.outside, st.undecided, st.no_call, st.breaks_invariant, st.disagreements);
-    std::cout << fmt::format("cases with a deliberately odd feature: {}; well-formed (VMSL 3.1) {}, of which {} break an "
+    std::cout << fmt::format("cases with a deliberately odd feature: {}; well-formed ({}) {}, of which {} break an "
                              "invariant\n",
-                             st.odd_cases, st.well_formed, st.well_formed_broken);
+                             st.odd_cases, ropts.abi == hvsl::AbiKind::Nova ? "consistent waits" : "VMSL 3.1",
+                             st.well_formed, st.well_formed_broken);
     std::cout << "\nper call: outcomes checked\n";
     for (const auto& [call, outs] : st.per_outcome) {
       std::cout << fmt::format("  {:<11} {:>6} cases:", call, st.per_call.count(call) ? st.per_call.at(call) : 0);

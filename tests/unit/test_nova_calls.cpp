@@ -254,6 +254,27 @@ TEST_CASE("nova ipc_call: BAD_PAR without a UTCB on either side") {
   }
 }
 
+// NOVA's order: the rendezvous (ABORTED for a dead callee, TIMEOUT for a
+// busy one with T) comes before the copy that needs the UTCBs.
+TEST_CASE("nova ipc_call: without a UTCB, a dead or busy callee still gives ABORTED or TIMEOUT") {
+  SUBCASE("a dead callee, the caller without a UTCB") {
+    NovaSim sim = caller_and_handler({{0, op(NovaCall::IpcCall, 5)}}, perm::PtCall, false, true);
+    sim.start();
+    sim.s().vms[1].mode = Mode::Halt;
+    sim.step();
+    CHECK(sim.reg(0, 0) == st(St::Aborted));
+  }
+  SUBCASE("a busy callee without a UTCB, CALL_NOWAIT") {
+    NovaSim sim = caller_and_handler({{0, op(NovaCall::IpcCall, 5, kCallNoWait)}}, perm::PtCall,
+                                     true, false);
+    sim.start();
+    sim.s().nova.ecs[1].wait = Wait::Reply;
+    sim.step();
+    CHECK(sim.reg(0, 0) == st(St::Timeout));
+    CHECK(sim.current() == 0);
+  }
+}
+
 TEST_CASE("nova ipc_call: success copies mtd % 512 + 1 words and passes control to the callee") {
   NovaSim sim = caller_and_handler({{0, op(NovaCall::IpcCall, 5)}, {1, 2}});
   sim.start();
