@@ -186,11 +186,9 @@ TEST_CASE("wrong NOVA specs are reported") {
     auto t = edit(spec, "ensures r0 == SUCCESS &*& sm(s) |-> (n, q - 1)", "ensures r0 == SUCCESS");
     expect_caught(t, "CTRL_SM", "release", "the ensures of 'release' fails", nova);
   }
-  SUBCASE("CREATE_SM whose new capability comes back beside the footprint's null one") {
-    // the spec file's own mistake before the conformance test found it
-    auto t = edit(spec, "outcome created otherwise writes r0 frees cap(caller, r0 / SEL)",
-                  "outcome created otherwise writes r0");
-    expect_caught(t, "CREATE_SM", "created", "cap(caller, old.r0 / 256) |-> (tk, tobj, tp)", nova);
+  SUBCASE("CREATE_SM whose new semaphore starts at 0, not at the count in r2") {
+    auto t = edit(spec, "sm(ns) |-> (old(r2), 0)", "sm(ns) |-> (0, 0)");
+    expect_caught(t, "CREATE_SM", "created", "the ensures of 'created' fails", nova);
   }
   SUBCASE("IPC_REPLY without the switch to the caller it replies to") {
     auto t =
