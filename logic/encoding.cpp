@@ -87,6 +87,12 @@ std::vector<NamedConstant> builtin_constants(const Profile& p) {
   out.push_back({"ERROR", encode_error(p), "hypercall return code"});
   for (int e = 0; e < 5; ++e) out.push_back({name(HvcError(e)), encode(p, HvcError(e)), "hypercall error code"});
   for (int k = 0; k < 3; ++k) out.push_back({name(TransKind(k)), encode(p, TransKind(k)), "transaction kind"});
+  for (auto& c : machine_constants(p)) out.push_back(c);
+  return out;
+}
+
+std::vector<NamedConstant> machine_constants(const Profile& p) {
+  std::vector<NamedConstant> out;
   out.push_back({"PAGE_SIZE", p.page_size, "words per page"});
   out.push_back({"WORD_MAX", p.word_max, "largest word"});
   out.push_back({"NZ_LESS", kNzLess, "nz after cmp a, b with a < b"});

@@ -40,6 +40,9 @@ struct NamedConstant {
   std::string_view what;  // "hypercall", "return code", ...
 };
 std::vector<NamedConstant> builtin_constants(const Profile& p);
+// The constants of the machine itself, whatever its ABI: PAGE_SIZE,
+// WORD_MAX and the NZ_* values (part of builtin_constants and of NOVA's).
+std::vector<NamedConstant> machine_constants(const Profile& p);
 
 // Instructions are stored in memory as words. No fixed encoding of all
 // instructions fits VMSL's 2,000,000 words (mov alone has 31 million forms),

@@ -55,11 +55,7 @@ std::vector<NamedConstant> nova_constants(const Profile& p) {
   static constexpr std::string_view waits[] = {"EC_READY", "EC_IDLE", "EC_REPLY", "EC_BLOCKED", "EC_HELPING", "EC_DEAD"};
   for (int i = 0; i < 6; ++i) out.push_back({waits[i], Word(i), "what an EC waits for (ec(vm))"});
   out.push_back({"UTCB_WORDS", kUtcbWords, "words in a UTCB"});
-  out.push_back({"PAGE_SIZE", p.page_size, "words per page"});
-  out.push_back({"WORD_MAX", p.word_max, "largest word"});
-  out.push_back({"NZ_LESS", kNzLess, "nz after cmp a, b with a < b"});
-  out.push_back({"NZ_EQUAL", kNzEqual, "nz after cmp a, b with a = b"});
-  out.push_back({"NZ_GREATER", kNzGreater, "nz after cmp a, b with a > b"});
+  for (auto& c : machine_constants(p)) out.push_back(c);
   return out;
 }
 

@@ -72,25 +72,31 @@ std::vector<BlockResult> verify_machine(const Machine& m, const HvcSpecTable& hv
   // Robust safety: every unknown VM's steps keep to the reach that
   // verifying the known VMs assumed (only if some known VM was verified).
   std::size_t known_blocks = out.size();
+  // Makes every known VM's verified block inconclusive: what it rests on is
+  // not established.
+  auto unprove_known = [&](const std::string& id, const std::string& message) {
+    for (std::size_t i = 0; i < known_blocks; ++i) {
+      BlockResult& r = out[i];
+      if (r.verdict != Verdict::Verified) continue;
+      Failure f;
+      f.id = id;
+      f.message = message;
+      f.loc = r.loc;
+      f.inconclusive = true;
+      r.failures.push_back(std::move(f));
+      r.verdict = Verdict::Inconclusive;
+    }
+  };
   std::vector<std::string> unproved;  // unknown VMs whose check did not pass
   // The adversary model has rows for FF-A's resources only (docs/nova.md,
   // "What is not there yet"): against unknown PDs nothing is proved yet.
   if (m.abi == AbiKind::Nova) {
     for (VmId v = 0; v < m.vms.size(); ++v)
       if (!m.vms[v].known) unproved.push_back(m.vms[v].name);
-    for (std::size_t i = 0; i < known_blocks && !unproved.empty(); ++i) {
-      BlockResult& r = out[i];
-      if (r.verdict != Verdict::Verified) continue;
-      Failure f;
-      f.id = "robust.nova";
-      f.message = fmt::format("robust safety against unknown protection domains ({}) is not implemented for "
-                              "'abi nova' yet, so nothing is proved",
-                              fmt::join(unproved, ", "));
-      f.loc = r.loc;
-      f.inconclusive = true;
-      r.failures.push_back(std::move(f));
-      r.verdict = Verdict::Inconclusive;
-    }
+    if (!unproved.empty())
+      unprove_known("robust.nova", fmt::format("robust safety against unknown protection domains ({}) is not "
+                                               "implemented for 'abi nova' yet, so nothing is proved",
+                                               fmt::join(unproved, ", ")));
     if (stats) *stats = solver.stats();
     return out;
   }
@@ -105,19 +111,9 @@ std::vector<BlockResult> verify_machine(const Machine& m, const HvcSpecTable& hv
   // The known VMs' verdicts rest on that model: where it is not
   // established, none of them is proved.
   if (!unproved.empty())
-    for (std::size_t i = 0; i < known_blocks; ++i) {
-      BlockResult& r = out[i];
-      if (r.verdict != Verdict::Verified) continue;
-      Failure f;
-      f.id = "robust.unproved";
-      f.message = fmt::format("this verdict assumes what unknown VMs can change, and the check of {} did not "
-                              "establish it (see its block), so nothing is proved",
-                              fmt::join(unproved, ", "));
-      f.loc = r.loc;
-      f.inconclusive = true;
-      r.failures.push_back(std::move(f));
-      r.verdict = Verdict::Inconclusive;
-    }
+    unprove_known("robust.unproved", fmt::format("this verdict assumes what unknown VMs can change, and the check "
+                                                 "of {} did not establish it (see its block), so nothing is proved",
+                                                 fmt::join(unproved, ", ")));
   if (stats) *stats = solver.stats();
   return out;
 }
