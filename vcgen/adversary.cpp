@@ -4,6 +4,57 @@
 
 namespace hvsl {
 
+namespace {
+
+// The NOVA part of the reach: what the unknown PDs' capabilities name,
+// closed under OBJ capabilities (a PD that can take from or grant into
+// another PD's space reaches that space's capabilities too).
+void nova_reach(const Machine& m, Adversary& a) {
+  a.nova = true;
+  a.declared_pds = m.vms.size();
+  a.declared_portals = m.portals.size();
+  a.declared_sms = m.semaphores.size();
+  for (VmId v = 0; v < m.vms.size(); ++v)
+    if (a.unknown(v)) {
+      a.pds.try_emplace(v, Adversary::Why{fmt::format("it is the unknown {}'s", m.vms[v].name), m.vms[v].loc});
+      a.ecs.try_emplace(v, Adversary::Why{fmt::format("{} is unknown", m.vms[v].name), m.vms[v].loc});
+    }
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& [v, why] : std::map<VmId, Adversary::Why>(a.pds))
+      for (const auto& [sel, c] : m.vms[v].caps)
+        if (c.cap.kind == CapKind::Obj && c.cap.obj < m.vms.size() && !a.pds.count(VmId(c.cap.obj)))
+          grew = a.pds
+                     .try_emplace(VmId(c.cap.obj),
+                                  Adversary::Why{fmt::format("{}'s capability {} names its object space, and {}",
+                                                             m.vms[v].name, sel, why.text),
+                                                 c.loc})
+                     .second;
+  }
+  for (const auto& [v, why] : a.pds)
+    for (const auto& [sel, c] : m.vms[v].caps) {
+      std::string text = fmt::format("{}'s capability {} names it", m.vms[v].name, sel);
+      if (c.cap.kind == CapKind::Pt) a.portals.try_emplace(c.cap.obj, Adversary::Why{text, c.loc});
+      if (c.cap.kind == CapKind::Sm) a.sms.try_emplace(c.cap.obj, Adversary::Why{text, c.loc});
+      if (c.cap.kind == CapKind::Ec && c.cap.obj < m.vms.size())  // create_pt binds a portal to it
+        a.ecs.try_emplace(VmId(c.cap.obj), Adversary::Why{text, c.loc});
+    }
+  for (const auto& [p, why] : a.portals) {
+    if (p >= m.portals.size()) continue;
+    const PortalDecl& pt = m.portals[p];
+    a.ecs.try_emplace(pt.ec, Adversary::Why{fmt::format("an unknown PD can call it through portal {} ({})", pt.name,
+                                                        why.text),
+                                            why.loc});
+  }
+  // A call writes the callee's UTCB.
+  for (const auto& [v, why] : a.ecs)
+    if (m.vms[v].utcb)
+      a.pages.try_emplace(m.pages[*m.vms[v].utcb].base,
+                          Adversary::Why{fmt::format("it is the UTCB of {}, and {}", m.vms[v].name, why.text), why.loc});
+}
+
+}  // namespace
+
 Adversary adversary_of(const Machine& m) {
   Adversary a;
   for (VmId v = 0; v < m.vms.size(); ++v)
@@ -29,12 +80,15 @@ Adversary adversary_of(const Machine& m) {
     if (d.tx) add(m.pages[*d.tx].base, fmt::format("it is {}'s TX page", d.name), d.tx_loc);
     if (d.rx) add(m.pages[*d.rx].base, fmt::format("it is {}'s RX page", d.name), d.rx_loc);
   }
+  if (m.abi == AbiKind::Nova) nova_reach(m, a);
   return a;
 }
 
 std::optional<Adversary::Why> Adversary::reaches(const Machine& m, const std::string& name,
                                                  const std::vector<Word>& keys) const {
-  if (keys.empty() || !any()) return std::nullopt;
+  if (!any()) return std::nullopt;
+  if (nova && name == "sms") return Why{"an unknown PD may make semaphores", pds.begin()->second.loc};
+  if (keys.empty()) return std::nullopt;
   Word k = keys[0];
   auto on_page = [&](Word page) -> std::optional<Why> {
     auto it = pages.find(page);
@@ -42,6 +96,21 @@ std::optional<Adversary::Why> Adversary::reaches(const Machine& m, const std::st
     return it->second;
   };
   if (name == "mem") return on_page(m.profile->page_of(k));
+  if (nova) {
+    auto in = [](const auto& map, auto key) -> std::optional<Why> {
+      auto it = map.find(key);
+      if (it == map.end()) return std::nullopt;
+      return it->second;
+    };
+    auto made = [&](const char* what) {
+      return Why{fmt::format("a {} made while the machine runs may be an unknown PD's", what), pds.begin()->second.loc};
+    };
+    if (name == "cap") return k >= declared_pds ? made("PD") : in(pds, VmId(k));
+    if (name == "ec" || name == "reply") return k < m.vms.size() ? in(ecs, VmId(k)) : std::nullopt;
+    if (name == "portal") return k >= declared_portals ? made("portal") : in(portals, k);
+    if (name == "sm") return k >= declared_sms ? made("semaphore") : in(sms, k);
+    return std::nullopt;  // utcb(v) and the page table never change
+  }
   if (name == "owner" || name == "excl") return on_page(k);
   if (name == "access" || name == "rxstate") {
     if (k < m.vms.size() && unknown(VmId(k)))

@@ -6,6 +6,7 @@
 // machine declaration (VMSL's `interp_access`, vmsl.md §5.2) and checks
 // that the known VMs' specs hold nothing in it.
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,18 @@ struct Adversary {
     SourceLoc loc;     // the declaration that says so
   };
   std::map<Word, Why> pages;
+  // abi nova (docs/robust_safety.md, "NOVA"): the protection domains whose
+  // capabilities the unknown PDs can change (their own, and those an OBJ
+  // capability in a reached space names), the portals and semaphores a
+  // capability in those spaces names, and the ECs the unknown PDs are or
+  // can call through those portals or bind a new portal to (an EC
+  // capability). Objects made while the machine runs (a PD, portal or
+  // semaphore numbered past the declared ones) are counted in, whoever made
+  // them.
+  bool nova = false;
+  std::map<VmId, Why> pds, ecs;
+  std::map<Word, Why> portals, sms;
+  Word declared_pds = 0, declared_portals = 0, declared_sms = 0;
   bool any() const { return vms != 0; }
   bool unknown(VmId v) const { return contains(vms, v); }
   // Whether a resource chunk with these constant keys is in the reach, and

@@ -1,6 +1,7 @@
 #include "vcgen/replay.h"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -27,11 +28,10 @@ std::optional<Value> value_in(const Term& t, const Profile& p, const Env& model)
   return eval(t, p, env);
 }
 
-// The machine with every unknown VM's code replaced by an attacker that
-// makes the model's choice happen: it retrieves every valid handle (so it
-// may write pages shared or lent to it), writes the words the model says
-// unknown VMs changed, and yields, forever.
-Machine with_attacker(const Machine& m, const std::vector<std::pair<Word, Word>>& writes) {
+// FF-A: an attacker that retrieves every valid handle (so it may write
+// pages shared or lent to it), writes the words the model says unknown VMs
+// changed, and yields, forever.
+std::vector<Instr> ffa_attacker(const Machine& m, const VmDecl& vm, const std::vector<std::pair<Word, Word>>& writes) {
   const Profile& p = *m.profile;
   std::vector<Instr> prog;
   auto mov = [&](Reg r, Word w) { prog.push_back(Instr{Op::MovImm, r, 0, w}); };
@@ -45,16 +45,54 @@ Machine with_attacker(const Machine& m, const std::vector<std::pair<Word, Word>>
     mov(2, value);
     prog.push_back(Instr{Op::Str, 2, 1});
   }
+  Word top = vm.code->base + prog.size();
+  mov(0, encode(p, Hypercall::Yield));
+  prog.push_back(Instr{Op::Hvc});
+  mov(3, top);
+  prog.push_back(Instr{Op::Br, 3});
+  return prog;
+}
+
+// abi nova: a called unknown PD's attacker writes the words the model gives
+// the caller's UTCB into its own UTCB at the same offsets, writes the rest
+// where they are, and replies with as many words, forever.
+std::vector<Instr> nova_attacker(const Machine& m, const VmDecl& vm, const std::vector<std::pair<Word, Word>>& writes) {
+  const Profile& p = *m.profile;
+  std::vector<Instr> prog;
+  auto mov = [&](Reg r, Word w) { prog.push_back(Instr{Op::MovImm, r, 0, w}); };
+  std::set<Word> utcbs;
+  for (const auto& d : m.vms)
+    if (d.utcb) utcbs.insert(m.pages[*d.utcb].base);
+  Word words = 0;
+  for (const auto& [addr, value] : writes) {
+    Word at = addr;
+    if (utcbs.count(p.page_of(addr)) && vm.utcb) {
+      Word offset = addr - p.page_of(addr);
+      if (offset >= kUtcbWords) continue;  // no reply reaches it
+      at = m.pages[*vm.utcb].base + offset;
+      words = std::max(words, offset + 1);
+    }
+    mov(1, at);
+    mov(2, value);
+    prog.push_back(Instr{Op::Str, 2, 1});
+  }
+  mov(0, Word(NovaCall::IpcReply));
+  mov(1, words == 0 ? 0 : words - 1);
+  prog.push_back(Instr{Op::Hvc});
+  mov(3, vm.code->base);  // the next call resumes here
+  prog.push_back(Instr{Op::Br, 3});
+  return prog;
+}
+
+// The machine with every unknown VM's code replaced by an attacker that
+// makes the model's choice happen (one that does not fit its page keeps
+// the declared code).
+Machine with_attacker(const Machine& m, const std::vector<std::pair<Word, Word>>& writes) {
   Machine a = m;
   for (auto& vm : a.vms) {
     if (vm.known || !vm.code) continue;
-    std::vector<Instr> code = prog;
-    Word top = vm.code->base + code.size();
-    code.push_back(Instr{Op::MovImm, 0, 0, encode(p, Hypercall::Yield)});
-    code.push_back(Instr{Op::Hvc});
-    code.push_back(Instr{Op::MovImm, 3, 0, top});
-    code.push_back(Instr{Op::Br, 3});
-    if (code.size() > p.page_size) continue;  // does not fit: the declared code stays
+    std::vector<Instr> code = m.abi == AbiKind::Nova ? nova_attacker(m, vm, writes) : ffa_attacker(m, vm, writes);
+    if (code.size() > m.profile->page_size) continue;
     vm.code->instrs = std::move(code);
     vm.code->locs.assign(vm.code->instrs.size(), vm.code->loc);
   }
@@ -299,7 +337,10 @@ Counterexample make_counterexample(const Machine& m, VmId vm, const RunStart& st
   if (!writes.empty()) {
     std::string list;
     for (const auto& [a, v] : writes) list += fmt::format("{}mem[{}] := {}", list.empty() ? "" : ", ", a, v);
-    c.replay_note += fmt::format(", the unknown VMs running a program that retrieves every handle and writes {}", list);
+    c.replay_note += m.abi == AbiKind::Nova
+                         ? fmt::format(", the unknown PDs running a program that replies so that {}", list)
+                         : fmt::format(", the unknown VMs running a program that retrieves every handle and writes {}",
+                                       list);
   }
   return c;
 }

@@ -454,7 +454,16 @@ std::vector<Executor::Match> Executor::match_chunk(SymState s, const std::string
       out.push_back(Match{std::move(t), c.keys});
     }
     smt::Verdict v = feasibility(s, none, p.id + " (no chunk)", p.at);
-    if (v != smt::Verdict::Invalid && lazy_world_ && name != "tx" && name != "rx") {  // FTLR: the machine has it; the step now looks at it
+    std::optional<Chunk> borrowed;
+    if (v != smt::Verdict::Invalid) borrowed = borrow(s, name, keys);
+    if (borrowed) {  // abi nova: the adversary's, for this call (symexec_adversary.cpp)
+      SymState made = std::move(s);
+      if (!is_true(none)) made.path.push_back(none);
+      std::vector<Term> made_keys = borrowed->keys;
+      made.heap.add(std::move(*borrowed));
+      apply_facts(made);
+      out.push_back(Match{std::move(made), std::move(made_keys)});
+    } else if (v != smt::Verdict::Invalid && lazy_world_ && name != "tx" && name != "rx") {  // FTLR: the machine has it; the step now looks at it
       SymState made = std::move(s);
       if (!is_true(none)) made.path.push_back(none);
       std::vector<Term> made_keys = lazy_chunk(made, name, keys).keys;
@@ -686,7 +695,10 @@ void Executor::run() {
   // Nothing vouches for what an unknown VM hands over when it switches to
   // this one (issue: robust safety), so a protocol must not rely on it.
   for (VmId v = 0; v < m_.vms.size(); ++v) {
-    if (m_.vms[v].known || !(vm_ == 0 || v == 0) || v == vm_) continue;  // v cannot hand control to this VM
+    // v cannot hand control to this VM (abi nova: by calling it; a reply
+    // is checked at the call, in switch_vm)
+    bool can = adv_.nova ? adv_.ecs.count(vm_) > 0 : (vm_ == 0 || v == 0);
+    if (m_.vms[v].known || !can || v == vm_) continue;
     auto proto = decl_.spec.protocol_from(v);
     if (!proto.assertion || proto.assertion->kind == Assertion::Kind::Emp) continue;
     Failure f;
@@ -1121,6 +1133,23 @@ std::vector<SymState> Executor::switch_vm(SymState s, const Term& target, std::s
     t.trace.back().text += fmt::format(" (switch to {})", m_.vms[v].name);
     std::vector<SymState> handed;
     const VmDecl& to = m_.vms[v];
+    // abi nova: control comes back from an unknown PD by its reply, which
+    // hands over nothing anyone vouches for, and may write this VM's UTCB.
+    bool utcb_exposed = false;
+    if (adv_.nova && adv_.unknown(v)) {
+      if (auto back = decl_.spec.protocol_from(v);
+          back.assertion && back.assertion->kind != Assertion::Kind::Emp) {
+        report(t, "protocol.unknown",
+               fmt::format("this call may go to {}, which is unknown: its reply cannot be trusted to hand over "
+                           "what '{}' receives from it",
+                           to.name, decl_.name),
+               loc_of(index), back.loc, "the protocol is here", nullptr, Term());
+        continue;
+      }
+      bool had = decl_.utcb && t.exposed.count(m_.pages[*decl_.utcb].base);
+      if (!expose_utcb(t, index)) continue;
+      utcb_exposed = decl_.utcb && !had;
+    }
     auto give = to.spec.protocol_from(vm_);
     if (to.known && give.assertion) {
       Purpose p{"protocol", fmt::format("what {} receives when {} hands it control", to.name, decl_.name),
@@ -1135,8 +1164,13 @@ std::vector<SymState> Executor::switch_vm(SymState s, const Term& target, std::s
     // Unknown VMs may run before control comes back: the primary when it
     // runs one, a secondary whenever it gives control to the primary (which
     // may run any of them first).
-    if (vm_ != 0 || adv_.unknown(v))
-      for (auto& h : handed) adversary_may_run(h, loc_of(index));
+    // abi nova: whoever runs next may call or reply to unknown PDs before
+    // control comes back, so every switch lets them run.
+    if (adv_.nova || vm_ != 0 || adv_.unknown(v))
+      for (auto& h : handed) {
+        adversary_may_run(h, loc_of(index));
+        if (utcb_exposed) h.exposed.erase(m_.pages[*decl_.utcb].base);
+      }
     // Control comes back from the VM it went to: a secondary returns it to
     // the primary that ran it, and only the primary runs secondaries.
     AssertionPtr back = decl_.spec.protocol_from(v).assertion;
@@ -1271,8 +1305,10 @@ void Executor::hypercall(SymState& s, std::size_t index) {
     Purpose p{"hvc.requires", fmt::format("the precondition of hypercall {}", spec->name), loc_of(index), spec->loc};
     std::vector<SymState> ready;
     t.branch.clear();
+    borrowing_ = true;
     if (spec->requires_) ready = consume(std::move(t), spec->requires_, b, p);
     else ready.push_back(std::move(t));
+    borrowing_ = false;
     for (auto& st : ready) {
       Bindings sb = b;  // with the names this state's 'if' branches bound
       for (auto& [k, v] : st.branch) sb[k] = v;
@@ -1287,6 +1323,7 @@ void Executor::hypercall(SymState& s, std::size_t index) {
         for (Reg w : outcome.writes) o.regs[w] = fresh(fmt::format("{}.{}", decl_.name, reg_name(w)), Sort::Word);
         Bindings ob = sb;
         for (auto& done : produce(std::move(o), outcome.ensures, ob)) {
+          if (!return_borrowed(done, index)) continue;
           if (!collect_) note_exposure(done, index);
           if (done.dead) continue;
           done.pc = m_.profile->add(done.pc, 1);

@@ -47,6 +47,7 @@ struct SymState {
   Term extra_reach;        // for the FTLR check: pages besides the declared reach (a set; may be invalid)
   SourceLoc outcome_loc;   // the hypercall outcome last taken
   std::vector<Chunk> lazy_pre;  // FTLR: chunks created on demand, as they were before the step
+  std::vector<std::pair<std::string, std::vector<Term>>> borrowed;  // abi nova: the adversary's chunks this call uses
   std::shared_ptr<RunStart> start;
 };
 
@@ -92,6 +93,23 @@ class Executor {
   Term some_unknown(const Term& vm) const;
   Term page_in_reach(const SymState& s, const Term& page) const;
   Term adversary_reaches(SymState& s, const Chunk& c);
+  // What keeps the reach closed, as a fact about chunk c (null if nothing):
+  // FF-A, the unknown VMs' access sets, owned pages and transactions lie in
+  // `reach` (a page set); NOVA, a reached PD's capabilities name reached
+  // objects, and a reached portal calls a reached EC.
+  Term reach_closed(const Chunk& c, const Term& reach) const;
+  Term nova_reached(const Term& x, CapKind kind) const;
+  // abi nova: pages of VMs' UTCBs whose caller may be waiting for an
+  // unknown PD's reply, which writes them (per the reply chunks in s).
+  Term utcb_awaits_unknown(const SymState& s, const Term& page) const;
+  // abi nova: a call that may switch to an unknown PD exposes the caller's
+  // UTCB to its reply until control comes back.
+  bool expose_utcb(SymState& s, std::size_t index);
+  // abi nova: chunks of the adversary's a hypercall's footprint used
+  // (borrow), given back after the call, with the reach still closed.
+  bool borrowing_ = false;
+  std::optional<Chunk> borrow(SymState& s, const std::string& name, const std::vector<Term>& keys);
+  bool return_borrowed(SymState& s, std::size_t index);
   void adversary_may_run(SymState& s, const SourceLoc& at);
   void note_exposure(SymState& s, std::size_t index);
   bool keeps_exposed(const SymState& before, const SymState& after, std::size_t index, const std::string& to);
@@ -107,6 +125,7 @@ class Executor {
   SymState ftlr_world();
   Term ftlr_reach(const SymState& s) const;
   Chunk& lazy_chunk(SymState& s, const std::string& name, const std::vector<Term>& keys);
+  void nova_world_facts(SymState& s, const Chunk& c);
   const Chunk* ftlr_find(SymState& s, const Chunk& c);
   void ftlr_fail(SymState& s, const std::string& message, const Term& goal, const SourceLoc& at);
 

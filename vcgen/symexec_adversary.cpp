@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "logic/encoding.h"
+#include "logic/nova.h"
 #include "vcgen/symexec.h"
 
 namespace hvsl {
@@ -27,17 +28,36 @@ Term Executor::page_in_reach(const SymState& s, const Term& page) const {
   return tb_.member(page, set);
 }
 
+namespace {
+
+template <class Key>
+std::vector<Term> words_of(const TermBuilder& tb, const std::map<Key, Adversary::Why>& m) {
+  std::vector<Term> out;
+  for (const auto& [k, why] : m) out.push_back(tb.word(k));
+  return out;
+}
+
+}  // namespace
+
 // When the adversary may change chunk c. This is the machine's semantics
 // seen from an unknown VM u: it writes the pages it can access (and those
 // it can retrieve or reclaim); a hypercall changes u's own access set and
 // RX state, the page-table entries and transactions of pages it reaches,
 // the free handles, and the RX page and state of any VM whose RX page is
 // empty (a message). TX and RX page assignments never change.
+//
+// abi nova: u changes the capabilities of the PDs it reaches (its own, and
+// through OBJ capabilities), the portals and semaphores their capabilities
+// name (and any semaphore made at run time), the number of semaphores, the
+// call state and UTCB of the ECs it can call, and by replying the UTCB of
+// an EC waiting for its reply. UTCB assignments and the page table never
+// change.
 Term Executor::adversary_reaches(SymState& s, const Chunk& c) {
   const std::string& n = c.name;
   if (n == "mem") {
     Term page = tb_.page_of(c.keys[0]);
     Term out = page_in_reach(s, page);
+    if (adv_.nova) return tb_.or_(out, utcb_awaits_unknown(s, page));
     for (VmId j = 0; j < m_.vms.size(); ++j) {
       const VmDecl& d = m_.vms[j];
       if (!d.rx || adv_.unknown(j)) continue;  // an unknown VM's RX page is in reach already
@@ -46,6 +66,15 @@ Term Executor::adversary_reaches(SymState& s, const Chunk& c) {
       out = tb_.or_(out, tb_.and_(tb_.eq(page, tb_.word(m_.pages[*d.rx].base)), tb_.not_(full)));
     }
     return out;
+  }
+  if (adv_.nova) {
+    if (n == "cap") return nova_reached(c.keys[0], CapKind::Obj);
+    if (n == "ec" || n == "reply") return nova_reached(c.keys[0], CapKind::Ec);
+    if (n == "portal") return nova_reached(c.keys[0], CapKind::Pt);
+    if (n == "sm") return nova_reached(c.keys[0], CapKind::Sm);
+    // UTCB assignments and the page table (access, owner, excl) never change.
+    if (n == "utcb" || n == "access" || n == "owner" || n == "excl") return tb_.boolean(false);
+    return tb_.boolean(true);  // sms(), predicate instances, anything new
   }
   if (n == "owner" || n == "excl") return page_in_reach(s, c.keys[0]);
   if (n == "access") return some_unknown(c.keys[0]);
@@ -63,6 +92,132 @@ Term Executor::adversary_reaches(SymState& s, const Chunk& c) {
   }
   if (n == "tx" || n == "rx") return tb_.boolean(false);
   return tb_.boolean(true);  // handles(), predicate instances, anything new
+}
+
+Term Executor::reach_closed(const Chunk& c, const Term& reach) const {
+  auto subset = [&](const Term& a) { return tb_.eq(tb_.minus(a, reach), tb_.empty_set()); };
+  const std::string& n = c.name;
+  if (adv_.nova) {
+    if (n == "cap") {
+      auto kind_is = [&](CapKind k) { return tb_.eq(c.values[0], tb_.word(Word(k))); };
+      std::vector<Term> named;
+      for (CapKind k : {CapKind::Obj, CapKind::Ec, CapKind::Pt, CapKind::Sm})
+        named.push_back(tb_.implies(kind_is(k), nova_reached(c.values[1], k)));
+      return tb_.implies(nova_reached(c.keys[0], CapKind::Obj), tb_.and_(named));
+    }
+    if (n == "portal")
+      return tb_.implies(nova_reached(c.keys[0], CapKind::Pt), nova_reached(c.values[0], CapKind::Ec));
+    return Term();
+  }
+  if (n == "access") return tb_.implies(some_unknown(c.keys[0]), subset(c.values[0]));
+  if (n == "owner") return tb_.implies(some_unknown(c.values[0]), tb_.member(c.keys[0], reach));
+  if (n == "trans")
+    return tb_.implies(tb_.or_(some_unknown(c.values[0]), some_unknown(c.values[1])), subset(c.values[2]));
+  return Term();
+}
+
+// Whether object x of this kind is in the unknown PDs' reach (Obj: a PD
+// whose capabilities they change; Ec: an EC they may call). Objects made at
+// run time are counted in.
+Term Executor::nova_reached(const Term& x, CapKind kind) const {
+  auto in = [&](const auto& map, Word made_from) {
+    return tb_.or_(tb_.member(x, tb_.set_of(words_of(tb_, map))), tb_.le(tb_.word(made_from), x));
+  };
+  switch (kind) {
+    case CapKind::Obj: return in(adv_.pds, adv_.declared_pds);
+    case CapKind::Ec: return in(adv_.ecs, adv_.declared_pds);
+    case CapKind::Pt: return in(adv_.portals, adv_.declared_portals);
+    case CapKind::Sm: return in(adv_.sms, adv_.declared_sms);
+    default: return tb_.boolean(true);
+  }
+}
+
+// A reply writes the UTCB of the EC reply(u) names; an unknown u's pending
+// reply may go to any page its caller's utcb chunk names.
+Term Executor::utcb_awaits_unknown(const SymState& s, const Term& page) const {
+  Term out = tb_.boolean(false);
+  const Heap::Bucket* replies = s.heap.bucket("reply");
+  const Heap::Bucket* utcbs = s.heap.bucket("utcb");
+  if (!replies || !utcbs) return out;
+  for (const auto& [rk, r] : *replies)
+    for (const auto& [uk, u] : *utcbs)
+      out = tb_.or_(out, tb_.and_({some_unknown(rk[0]), r.values[0], tb_.eq(uk[0], r.values[1]),
+                                   tb_.eq(page, tb_.page_of(u.values[0]))}));
+  return out;
+}
+
+// A call that may switch to an unknown PD: its reply may write the caller's
+// UTCB (up to all 512 words) until control comes back. As for a page given
+// to an unknown VM by a memory transaction, the caller must hold all of it,
+// so no other known VM holds a part the reply changes unseen; the page is
+// in the reach while it waits (switch_vm).
+bool Executor::expose_utcb(SymState& s, std::size_t index) {
+  if (!decl_.utcb) return true;
+  const PageDecl& pd = m_.pages[*decl_.utcb];
+  for (Word i = 0; i < m_.profile->page_size; ++i) {
+    const Chunk* c = s.heap.find("mem", {tb_.word(pd.base + i)});
+    if (c && c->perm.full()) continue;
+    report(s, "expose.partial",
+           fmt::format("this call may go to an unknown PD, whose reply may write all of the UTCB of '{}' (page "
+                       "{}), but '{}' does not hold all of it (mem[{}] is {}): another VM may hold that part and "
+                       "would not see the reply. Hold the whole UTCB (forall i in 0 .. PAGE_SIZE {{ mem[{} + i] |-> "
+                       "_ }})",
+                       decl_.name, pd.name, decl_.name, pd.base + i, c ? "only partly held" : "not held", pd.name),
+           loc_of(index), {}, {}, nullptr, Term());
+    return false;
+  }
+  s.exposed.insert(pd.base);
+  return true;
+}
+
+// A chunk a hypercall's footprint asks for that this VM does not hold but
+// the unknown PDs reach (their EC state, their UTCB words, a capability in
+// their space): the machine has it, with a value this VM does not know, and
+// no known VM holds it (check_footprints). The call may use it; it goes back
+// to the adversary after the call (return_borrowed).
+std::optional<Chunk> Executor::borrow(SymState& s, const std::string& name, const std::vector<Term>& keys) {
+  if (!borrowing_ || !adv_.nova || lazy_world_) return std::nullopt;
+  std::vector<Word> words;
+  for (const auto& k : keys) {
+    if (!k.valid() || !is_lit(k)) return std::nullopt;
+    words.push_back(k->value);
+  }
+  if (!adv_.reaches(m_, name, words)) return std::nullopt;
+  const ResourceInfo* info = name == "mem" ? nullptr : resource_info(name);
+  Chunk c{name, keys, {}, Perm{1, 1}};
+  if (name == "mem") c.values.push_back(fresh("unknown", Sort::Word));
+  else if (info)
+    for (Sort v : info->values) c.values.push_back(fresh("unknown", v));
+  else return std::nullopt;
+  if (Term closed = reach_closed(c, Term()); closed.valid()) s.path.push_back(closed);
+  s.borrowed.emplace_back(name, keys);
+  return c;
+}
+
+// After the call: the borrowed chunks go back to the adversary. What the
+// call wrote into them must keep the reach closed (a capability given to an
+// unknown PD names only objects it already reaches): hvsl's NOVA model does
+// not let the reach grow.
+bool Executor::return_borrowed(SymState& s, std::size_t index) {
+  for (const auto& [name, keys] : s.borrowed) {
+    Chunk* c = s.heap.find(name, keys);
+    if (!c) continue;
+    Term closed = reach_closed(*c, Term());
+    if (closed.valid() && !is_true(closed)) {
+      auto out = prove(s, closed, "reach.grows", loc_of(index));
+      if (out.verdict != smt::Verdict::Valid) {
+        report(s, "reach.grows",
+               fmt::format("this call may give an unknown PD {}, which names an object outside the unknown PDs' "
+                           "reach; hvsl's NOVA model does not let that reach grow (docs/robust_safety.md)",
+                           show(*c)),
+               loc_of(index), {}, {}, &out, closed);
+        return false;
+      }
+    }
+    s.heap.take(name, keys, c->perm);
+  }
+  s.borrowed.clear();
+  return true;
 }
 
 // The unknown VMs may run: every chunk they may change gets a fresh value

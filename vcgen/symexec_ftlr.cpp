@@ -35,7 +35,7 @@ SymState Executor::ftlr_world() {
     if (d.tx) w.heap.add(Chunk{"tx", {tb_.word(v)}, {tb_.word(m_.pages[*d.tx].base)}, Perm{1, 1}});
     if (d.rx) w.heap.add(Chunk{"rx", {tb_.word(v)}, {tb_.word(m_.pages[*d.rx].base)}, Perm{1, 1}});
   }
-  lazy_chunk(w, "access", {tb_.word(vm_)});
+  if (!adv_.nova) lazy_chunk(w, "access", {tb_.word(vm_)});
   return w;
 }
 
@@ -60,22 +60,36 @@ Chunk& Executor::lazy_chunk(SymState& s, const std::string& name, const std::vec
   } else if (info) {
     for (Sort v : info->values) c.values.push_back(fresh(name, v));
   }
-  Term reach = ftlr_reach(s);
-  auto subset = [&](const Term& a) { return tb_.eq(tb_.minus(a, reach), tb_.empty_set()); };
-  if (name == "access") s.path.push_back(tb_.implies(some_unknown(c.keys[0]), subset(c.values[0])));
-  if (name == "owner") s.path.push_back(tb_.implies(some_unknown(c.values[0]), tb_.member(c.keys[0], reach)));
+  if (Term closed = reach_closed(c, ftlr_reach(s)); closed.valid()) s.path.push_back(closed);
+  if (adv_.nova) nova_world_facts(s, c);
   if (name == "trans" || name == "retrieved") {
     std::vector<Term> valid;
     for (Word h : m_.handles) valid.push_back(tb_.word(h));
     s.path.push_back(tb_.member(c.keys[0], tb_.set_of(valid)));
     if (const Chunk* free = s.heap.find("handles", {})) s.path.push_back(tb_.not_(tb_.member(c.keys[0], free->values[0])));
   }
-  if (name == "trans")
-    s.path.push_back(tb_.implies(tb_.or_(some_unknown(c.values[0]), some_unknown(c.values[1])), subset(c.values[2])));
   s.lazy_pre.push_back(c);
   Chunk& added = s.heap.add(std::move(c));
   apply_facts(s);
   return added;
+}
+
+// What a NOVA kernel keeps of the declared machine: only a VM with a
+// declared UTCB has one, at its page, for good (an IPC with a party without
+// one fails with BAD_PAR, which the spec file does not describe); and
+// semaphores are numbered on from the declared ones.
+void Executor::nova_world_facts(SymState& s, const Chunk& c) {
+  if (c.name == "utcb") {
+    std::vector<Term> with;
+    for (VmId v = 0; v < m_.vms.size(); ++v)
+      if (m_.vms[v].utcb) {
+        with.push_back(tb_.word(v));
+        s.path.push_back(tb_.implies(tb_.eq(c.keys[0], tb_.word(v)),
+                                     tb_.eq(c.values[0], tb_.word(m_.pages[*m_.vms[v].utcb].base))));
+      }
+    s.path.push_back(tb_.member(c.keys[0], tb_.set_of(with)));
+  }
+  if (c.name == "sms") s.path.push_back(tb_.le(tb_.word(adv_.declared_sms), c.values[0]));
 }
 
 // The chunk of `s` with keys equal to `c`'s on its path (syntactically
@@ -122,7 +136,15 @@ void Executor::ftlr() {
   {
     SymState s = pre;
     Term addr = fresh("addr", Sort::Word);
-    Term acc = s.heap.find("access", {tb_.word(vm_)})->values[0];
+    Term acc;
+    if (adv_.nova) {  // NOVA's page table is the declared one
+      std::vector<Term> pages;
+      for (const auto& pg : m_.pages)
+        if (contains(pg.access, vm_)) pages.push_back(tb_.word(pg.base));
+      acc = tb_.set_of(pages);
+    } else {
+      acc = s.heap.find("access", {tb_.word(vm_)})->values[0];
+    }
     s.path.push_back(tb_.member(tb_.page_of(addr), acc));
     Chunk target{"mem", {addr}, {fresh("mem", Sort::Word)}, Perm{1, 1}};
     s.trace.push_back(PathStep{s.pc, "str (any address it can write)", decl_.loc, true});
@@ -184,13 +206,8 @@ void Executor::ftlr() {
                          adversary_reaches(post, *c));
     }
     // ... and the reach is still closed (unchanged chunks keep it as before).
-    auto subset = [&](const Term& a) { return tb_.eq(tb_.minus(a, reach), tb_.empty_set()); };
     for (const Chunk* c : touched) {
-      Term closed;
-      if (c->name == "access") closed = tb_.implies(some_unknown(c->keys[0]), subset(c->values[0]));
-      if (c->name == "owner") closed = tb_.implies(some_unknown(c->values[0]), tb_.member(c->keys[0], reach));
-      if (c->name == "trans")
-        closed = tb_.implies(tb_.or_(some_unknown(c->values[0]), some_unknown(c->values[1])), subset(c->values[2]));
+      Term closed = reach_closed(*c, reach);
       if (closed.valid())
         goals.emplace_back(fmt::format("hvc{} by the unknown {} leaves {} outside the unknown VMs' reach", step,
                                        decl_.name, name_of(*c)),
@@ -244,8 +261,12 @@ BlockResult check_unknown_steps(const Machine& m, VmId unknown, const HvcSpecTab
   std::set<std::string> unchecked;
   for (auto& f : r.failures) {
     if (f.id == "hvc.no_spec") {
-      unchecked.insert("a function id no hypercall of the spec file has (the machine returns INV_PARAM and changes "
-                       "only the caller's registers)");
+      unchecked.insert(m.abi == AbiKind::Nova
+                           ? "a call number no hypercall of the spec file has (create_pd, create_ec, create_sc and "
+                             "create_pt put a new object in an empty selector of the caller's own space; a new "
+                             "portal calls an EC the caller holds a capability for)"
+                           : "a function id no hypercall of the spec file has (the machine returns INV_PARAM and "
+                             "changes only the caller's registers)");
     } else if (f.id.rfind("hvc.requires", 0) == 0) {
       unchecked.insert(fmt::format("{} where the spec file's precondition does not hold ({})",
                                    f.path.empty() ? "a call" : f.path.back().text, f.message));

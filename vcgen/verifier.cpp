@@ -88,18 +88,6 @@ std::vector<BlockResult> verify_machine(const Machine& m, const HvcSpecTable& hv
     }
   };
   std::vector<std::string> unproved;  // unknown VMs whose check did not pass
-  // The adversary model has rows for FF-A's resources only (docs/nova.md,
-  // "What is not there yet"): against unknown PDs nothing is proved yet.
-  if (m.abi == AbiKind::Nova) {
-    for (VmId v = 0; v < m.vms.size(); ++v)
-      if (!m.vms[v].known) unproved.push_back(m.vms[v].name);
-    if (!unproved.empty())
-      unprove_known("robust.nova", fmt::format("robust safety against unknown protection domains ({}) is not "
-                                               "implemented for 'abi nova' yet, so nothing is proved",
-                                               fmt::join(unproved, ", ")));
-    if (stats) *stats = solver.stats();
-    return out;
-  }
   if (!verified.empty())
     for (VmId v = 0; v < m.vms.size(); ++v) {
       if (m.vms[v].known) continue;
