@@ -361,15 +361,21 @@ std::vector<SymState> Executor::produce(SymState s, const AssertionPtr& a, Bindi
       return states;
     }
     case K::If: {
+      // A branch the path rules out is dropped here: explored, it would
+      // only cost queries (a hypercall's frame repeats its footprint's
+      // 'if's, whose conditions the outcome's guard may have settled).
       Term c = subst(a->cond, s, b);
       std::vector<SymState> out;
-      if (!is_false(c)) {
+      auto ruled_out = [&](const Term& cond, const char* what) {
+        return !is_true(cond) && !feasible(s, cond, what, {});
+      };
+      if (!is_false(c) && !ruled_out(c, "produce (if)")) {
         SymState t = s;
         if (!is_true(c)) t.path.push_back(c);
         Bindings bt = b;
         for (auto& r : produce(std::move(t), a->parts[0], bt)) out.push_back(keep_branch(std::move(r), bt, b));
       }
-      if (!is_true(c)) {
+      if (!is_true(c) && !ruled_out(tb_.not_(c), "produce (else)")) {
         SymState e = std::move(s);
         if (!is_false(c)) e.path.push_back(tb_.not_(c));
         Bindings be = b;

@@ -147,13 +147,16 @@ Term Executor::utcb_awaits_unknown(const SymState& s, const Term& page) const {
 }
 
 // A call that may switch to an unknown PD: its reply may write the caller's
-// UTCB (up to all 512 words) until control comes back. As for a page given
+// UTCB (up to all 512 words) until control comes back. (A switch to an
+// unknown PD by a reply needs nothing: only an EC the unknown PDs can call
+// replies to one, and its UTCB is in the reach already.) As for a page given
 // to an unknown VM by a memory transaction, the caller must hold all of it,
 // so no other known VM holds a part the reply changes unseen; the page is
 // in the reach while it waits (switch_vm).
 bool Executor::expose_utcb(SymState& s, std::size_t index) {
   if (!decl_.utcb) return true;
   const PageDecl& pd = m_.pages[*decl_.utcb];
+  if (adv_.pages.count(pd.base)) return true;  // unknown PDs can call this EC: its UTCB is in the reach anyway
   for (Word i = 0; i < m_.profile->page_size; ++i) {
     const Chunk* c = s.heap.find("mem", {tb_.word(pd.base + i)});
     if (c && c->perm.full()) continue;
