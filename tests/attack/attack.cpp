@@ -7,7 +7,9 @@
 // runs the whole machine on the reference interpreter, and checks every
 // known VM that has an `ensures` on the final state. A violation is
 // reported with everything needed to reproduce it, including the attacker
-// programs as hvsl source to paste into the file.
+// programs as hvsl source to paste into the file. On an `abi nova` machine
+// the programs make NOVA calls (IPC, replies through the UTCB, semaphores,
+// delegation) instead of FF-A hypercalls.
 //
 // Exit codes: 0 no violation, 1 a violation, 2 bad options or input.
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -47,6 +50,7 @@ struct Options {
   std::optional<int> only;  // run only this program
   bool as_is = false;       // run the file's own code once, no random programs
   bool print = false;       // print every program and how its run ended
+  std::vector<std::string> words;  // ADDR=VALUE: initial words set over the file's (as `word ADDR = VALUE`)
   std::vector<std::string> files;
 };
 
@@ -90,6 +94,10 @@ struct Vocabulary {
   std::vector<Imm> small;       // 0..10, the descriptor length, a page size and one more
   std::optional<Imm> tx, rx;    // the VM's own mailboxes
   Imm self;
+  // abi nova (calls then holds the 15 NOVA call numbers)
+  std::optional<Imm> utcb;                        // the VM's own UTCB page
+  std::map<hvsl::CapKind, std::vector<Word>> caps;  // its declared selectors, by kind
+  std::vector<Word> selectors;                    // all its declared selectors
 };
 
 Vocabulary vocabulary(const Machine& m, VmId self) {
@@ -114,8 +122,13 @@ Vocabulary vocabulary(const Machine& m, VmId self) {
     if (i != 0) v.secondaries.push_back({i, m.vms[i].name});
   }
   for (Word h : m.handles) v.handles.push_back(number(h));
-  for (int h = 0; h < hvsl::kHypercallCount; ++h)
-    v.calls.push_back({hvsl::encode(p, hvsl::Hypercall(h)), std::string(hvsl::name(hvsl::Hypercall(h)))});
+  if (m.abi == hvsl::AbiKind::Nova) {
+    for (int c = 0; c < hvsl::kNovaCallCount; ++c)
+      v.calls.push_back({Word(c), std::string(hvsl::name(hvsl::NovaCall(c)))});
+  } else {
+    for (int h = 0; h < hvsl::kHypercallCount; ++h)
+      v.calls.push_back({hvsl::encode(p, hvsl::Hypercall(h)), std::string(hvsl::name(hvsl::Hypercall(h)))});
+  }
   for (Word w = 0; w <= 10; ++w) v.small.push_back(number(w));
   v.small.push_back(number(p.page_size));
   v.small.push_back(number(p.page_size + 1));
@@ -123,6 +136,15 @@ Vocabulary vocabulary(const Machine& m, VmId self) {
   if (d.tx) v.tx = Imm{m.pages[*d.tx].base, m.pages[*d.tx].name};
   if (d.rx) v.rx = Imm{m.pages[*d.rx].base, m.pages[*d.rx].name};
   v.self = {self, d.name};
+  if (m.abi == hvsl::AbiKind::Nova) {
+    v.small.push_back(number(hvsl::kUtcbWords - 1));  // the largest mtd that copies a whole UTCB
+    v.small.push_back(number(hvsl::kUtcbWords));
+    if (d.utcb) v.utcb = Imm{m.pages[*d.utcb].base, m.pages[*d.utcb].name};
+    for (const auto& [sel, decl] : d.caps) {
+      v.caps[decl.cap.kind].push_back(sel);
+      v.selectors.push_back(sel);
+    }
+  }
   return v;
 }
 
@@ -181,6 +203,7 @@ class Generator {
   }
 
   std::vector<GenInstr> generate(int length, int room) {
+    if (m_.abi == hvsl::AbiKind::Nova) return generate_nova(length, room);
     out_.clear();
     bool primary = self_ == 0;
     int tail = primary ? 3 * int(run_order_.size()) + 2 : 4;
@@ -431,6 +454,201 @@ class Generator {
         else emit(op1(rng_.chance(0.5) ? Op::Halt : Op::Fail));
     }
   }
+
+  // ---- abi nova (docs/nova.md) ----
+  //
+  // A local EC runs only when called through a portal, and resumes after its
+  // reply where it left off (one CPU). Its program is mostly a loop: random
+  // snippets, then a reply (so the caller resumes and its claim gets
+  // checked), then back to the start (the next call runs the snippets
+  // again). A global EC ends in a loop that calls every portal it holds, or
+  // halts (control passes to the next ready EC).
+  std::vector<GenInstr> generate_nova(int length, int room) {
+    out_.clear();
+    bool local = m_.vms[self_].local;
+    std::vector<Word> portals = caps(hvsl::CapKind::Pt);
+    int tail = local ? 3 * 4 + 3 + 2 : 3 * int(portals.size()) + 2;  // at most: UTCB writes, reply, jump
+    int body = std::max(0, std::min(length, room - tail - 20));
+    while (int(out_.size()) < body) nova_snippet();
+    if (int(out_.size()) > room - tail) out_.resize(std::max(0, room - tail));
+    int loop = int(out_.size());
+    // Otherwise the program runs off its end and faults, and a caller
+    // waiting for the reply never resumes.
+    if (rng_.chance(0.9)) {
+      if (local) {
+        ipc_reply(rng_.chance(0.7));
+        jump_to(Op::Br, rng_.chance(0.7) ? 0 : loop);
+      } else if (!portals.empty()) {
+        std::shuffle(portals.begin(), portals.end(), rng_.g);
+        for (Word sel : portals) ipc_call(sel, rng_.chance(0.5));
+        jump_to(Op::Br, loop);
+      } else {
+        emit(op1(Op::Halt));
+      }
+    }
+    resolve_jumps(loop);
+    return out_;
+  }
+
+  std::vector<Word> caps(hvsl::CapKind k) const {
+    auto it = v_.caps.find(k);
+    return it == v_.caps.end() ? std::vector<Word>{} : it->second;
+  }
+
+  // A selector for a call that wants a capability of kind `k`: mostly one
+  // the VM declares of that kind, else any it declares, or a small one.
+  Word selector(hvsl::CapKind k) {
+    std::vector<Word> of_kind = caps(k);
+    if (!of_kind.empty() && rng_.chance(0.75)) return rng_.pick(of_kind);
+    if (!v_.selectors.empty() && rng_.chance(0.5)) return rng_.pick(v_.selectors);
+    return Word(rng_.irange(0, 15));
+  }
+
+  // r0 for a NOVA call: "CTRL_SM + SM_DOWN + 3 * SEL".
+  Imm nova_r0(hvsl::NovaCall c, Word sel, Word flags = 0, const std::string& flags_text = "") {
+    Imm i{sel * 256 + flags + Word(c), std::string(hvsl::name(c))};
+    if (flags) i.text += " + " + flags_text;
+    if (sel) i.text += fmt::format(" + {} * SEL", sel);
+    return i;
+  }
+
+  // An mtd: mostly 0..3 (1 to 4 words), sometimes the whole UTCB or any word.
+  Imm mtd() {
+    if (rng_.chance(0.8)) return number(Word(rng_.irange(0, 3)));
+    return rng_.chance(0.5) ? number(hvsl::kUtcbWords - 1) : value();
+  }
+
+  // A word an attacker hands a caller: anything, biased toward the small
+  // numbers and addresses a caller might take for an answer.
+  Imm adversarial() {
+    switch (rng_.below(4)) {
+      case 0: return number(Word(rng_.irange(0, 12)));
+      case 1: return number(imm_max());
+      default: return value();
+    }
+  }
+
+  // Writes 1..4 random words into the VM's own UTCB, mostly at its start
+  // (what a reply or call of mtd 0..3 copies).
+  void utcb_write() {
+    if (!v_.utcb) return store();
+    auto [ra, rv] = two_regs();
+    Word top = std::min<Word>(hvsl::kUtcbWords, m_.profile->page_size) - 1;
+    for (int n = rng_.irange(1, 4); n > 0; --n) {
+      Word off = rng_.chance(0.85) ? Word(rng_.irange(0, 3)) : top;
+      emit(mov(ra, {v_.utcb->value + off, off ? fmt::format("{} + {}", v_.utcb->text, off) : v_.utcb->text}));
+      emit(mov(rv, adversarial()));
+      emit(op2(Op::Str, rv, ra));
+    }
+  }
+
+  // mov r0, IPC_CALL (+ CALL_NOWAIT) + sel * SEL; mov r1, mtd; hvc
+  void ipc_call(Word sel, bool nowait) {
+    emit(mov(0, nova_r0(hvsl::NovaCall::IpcCall, sel, nowait ? hvsl::kCallNoWait << hvsl::kFlagShift : 0,
+                        "CALL_NOWAIT")));
+    emit(mov(1, mtd()));
+    emit(hvc());
+  }
+
+  // A reply of mtd 0..3 (sometimes 511 or any word), mostly after writing
+  // words into the UTCB, which the reply copies into the caller's.
+  void ipc_reply(bool write_first) {
+    if (write_first) utcb_write();
+    emit(mov(0, nova_r0(hvsl::NovaCall::IpcReply, 0)));
+    Imm n = number(Word(rng_.irange(0, 3)));
+    if (rng_.chance(0.15)) n = rng_.chance(0.6) ? number(hvsl::kUtcbWords - 1) : value();
+    emit(mov(1, n));
+    emit(hvc());
+  }
+
+  // ctrl_sm up, down or down-and-zero; a down with r1 = 0 may block.
+  void ctrl_sm() {
+    Word sel = selector(hvsl::CapKind::Sm);
+    Word down = hvsl::kSmDown << hvsl::kFlagShift, zero = hvsl::kSmZero << hvsl::kFlagShift;
+    switch (rng_.below(3)) {
+      case 0: emit(mov(0, nova_r0(hvsl::NovaCall::CtrlSm, sel))); break;
+      case 1: emit(mov(0, nova_r0(hvsl::NovaCall::CtrlSm, sel, down, "SM_DOWN"))); break;
+      default: emit(mov(0, nova_r0(hvsl::NovaCall::CtrlSm, sel, down + zero, "SM_DOWN + SM_ZERO")));
+    }
+    emit(mov(1, number(rng_.chance(0.5) ? 0 : 1)));  // a deadline (passed at once) or none
+    emit(hvc());
+  }
+
+  // ctrl_pd from one obj capability's space to another's: r2 = source
+  // selector * 4096 + order, r3 = destination selector * 4096 + permission mask.
+  void ctrl_pd() {
+    Word src = selector(hvsl::CapKind::Obj), dst = selector(hvsl::CapKind::Obj);
+    Word ord = rng_.chance(0.7) ? 0 : Word(rng_.irange(0, 4));
+    Word ssb = !v_.selectors.empty() && rng_.chance(0.6) ? rng_.pick(v_.selectors) : Word(rng_.irange(0, 15));
+    if (rng_.chance(0.9)) ssb -= ssb % (Word(1) << ord);  // aligned, mostly
+    Word dsb = !v_.selectors.empty() && rng_.chance(0.3) ? rng_.pick(v_.selectors) : Word(rng_.irange(0, 31));
+    if (rng_.chance(0.9)) dsb -= dsb % (Word(1) << ord);
+    Word mask = rng_.chance(0.5) ? hvsl::perm::kMask : Word(rng_.irange(0, 31));
+    emit(mov(0, nova_r0(hvsl::NovaCall::CtrlPd, src)));
+    emit(mov(1, number(dst)));
+    emit(mov(2, {ssb * 4096 + ord, fmt::format("{} * 4096 + {}", ssb, ord)}));
+    emit(mov(3, {dsb * 4096 + mask, fmt::format("{} * 4096 + {}", dsb, mask)}));
+    emit(hvc());
+  }
+
+  // create_sm at a selector (mostly a free one) with the PD capability in r1.
+  void create_sm() {
+    Word target = rng_.chance(0.8) ? Word(rng_.irange(0, 40)) : selector(hvsl::CapKind::Sm);
+    emit(mov(0, nova_r0(hvsl::NovaCall::CreateSm, target)));
+    emit(mov(1, number(selector(hvsl::CapKind::Pd))));
+    emit(mov(2, rng_.pick(v_.small)));
+    emit(hvc());
+  }
+
+  // ctrl_pt: a new id for a portal (what its handler gets in r0).
+  void ctrl_pt() {
+    emit(mov(0, nova_r0(hvsl::NovaCall::CtrlPt, selector(hvsl::CapKind::Pt))));
+    emit(mov(1, value()));
+    emit(hvc());
+  }
+
+  // Any call number (15: reserved), any selector and flags, random p1..p3.
+  void nova_any() {
+    Word call = Word(rng_.irange(0, 15));
+    Word sel = rng_.chance(0.7) ? selector(hvsl::CapKind(rng_.irange(0, hvsl::kCapKindCount - 1))) : 0;
+    Word flags = rng_.chance(0.3) ? Word(rng_.irange(0, 15)) << hvsl::kFlagShift : 0;
+    std::string text =
+        call < Word(hvsl::kNovaCallCount) ? std::string(hvsl::name(hvsl::NovaCall(call))) : number(call).text;
+    if (flags) text += fmt::format(" + {} * 16", flags >> hvsl::kFlagShift);
+    if (sel) text += fmt::format(" + {} * SEL", sel);
+    emit(mov(0, {sel * 256 + flags + call, text}));
+    for (Reg r = 1; r <= 3; ++r)
+      if (rng_.chance(0.7)) emit(mov(r, rng_.chance(0.5) ? number(selector(hvsl::CapKind::Pd)) : value()));
+    emit(hvc());
+  }
+
+  void nova_snippet() {
+    switch (rng_.below(100) / 5) {  // 20 slots of 5%
+      case 0: case 1: case 2:  // an ipc_call, maybe with words written first and read after
+        if (rng_.chance(0.5)) utcb_write();
+        ipc_call(selector(hvsl::CapKind::Pt), rng_.chance(0.5));
+        if (rng_.chance(0.3)) load();
+        break;
+      case 3: case 4: ipc_reply(rng_.chance(0.7)); break;
+      case 5: case 6: utcb_write(); break;
+      case 7: ctrl_sm(); break;
+      case 8: ctrl_pd(); break;
+      case 9: create_sm(); break;
+      case 10: ctrl_pt(); break;
+      case 11: nova_any(); break;
+      case 12: case 13: store(); break;
+      case 14:
+        if (rng_.chance(0.5)) load();
+        else copy();
+        break;
+      case 15: case 16: arith(); break;
+      case 17: branch(); break;
+      case 18: emit(op1(Op::Nop)); break;
+      default:  // rarely halt (the EC ends; a caller waiting for its reply waits for good) or fail
+        if (rng_.chance(0.9)) arith();
+        else emit(op1(rng_.chance(0.5) ? Op::Halt : Op::Fail));
+    }
+  }
 };
 
 // ---- placing programs into the machine ----------------------------------------------------
@@ -600,6 +818,7 @@ struct Counts {
   std::map<std::string, std::uint64_t> ends;   // how runs ended: "step limit", "known VM halted", ...
   std::map<std::string, std::uint64_t> calls;  // "SHARE ok", "RUN DENIED", ...
   std::map<VmId, std::uint64_t> ran, ended;    // per checked VM: programs in which it ran / halted or faulted
+  std::uint64_t replied_to_known = 0;          // abi nova: programs in which an unknown EC replied to a known caller
 };
 
 // Why a run stopped: "step limit", "known VM halted", "unknown VM: page fault", ...
@@ -607,6 +826,9 @@ std::string how_it_ended(const hvsl::State& s, const hvsl::RunResult& r) {
   if (r.reason == hvsl::StopReason::StepLimit) return "step limit";
   const auto& vm = s.vms[s.current];
   std::string who = s.machine->vms[s.current].known ? "known VM" : "unknown VM";
+  if (s.machine->abi == hvsl::AbiKind::Nova && vm.mode == hvsl::Mode::Exec &&
+      s.nova.ecs[s.current].wait != hvsl::NovaEc::Wait::None)
+    return who + " waits, no EC ready";
   switch (vm.mode) {
     case hvsl::Mode::Halt: return who + " halted";
     case hvsl::Mode::FailPageFault: return who + ": page fault";
@@ -649,7 +871,29 @@ struct RunOutcome {
   hvsl::RunResult result;
   std::optional<Violation> ghost;  // a failed assert or invariant: the run stopped there
   hvsl::VmSet stepped = 0;         // the VMs that executed at least one instruction
+  bool replied_to_known = false;   // abi nova: an unknown EC replied to a known caller
 };
+
+// abi nova: a NOVA call's outcome, as "IPC_CALL SUCCESS", "CTRL_SM blocks",
+// "IPC_REPLY to a known caller", for the call `id` that `caller` made;
+// `partner` is the caller's pending caller before the call, if it waited
+// for the reply.
+std::string nova_outcome(const hvsl::State& s, VmId caller, Word id, std::optional<VmId> partner) {
+  Word call = id % 16;
+  if (call >= Word(hvsl::kNovaCallCount)) return "(reserved) BAD_HYP";
+  std::string what(hvsl::name(hvsl::NovaCall(call)));
+  auto wait = s.nova.ecs[caller].wait;
+  if (hvsl::NovaCall(call) == hvsl::NovaCall::IpcReply) {
+    if (!partner) return what + " with no caller";
+    return what + (s.machine->vms[*partner].known ? " to a known caller" : " to an unknown caller");
+  }
+  if (hvsl::NovaCall(call) == hvsl::NovaCall::IpcCall && wait == hvsl::NovaEc::Wait::Callee)
+    return what + " waits for a busy callee";
+  if (wait == hvsl::NovaEc::Wait::Semaphore) return what + " blocks";
+  Word st = s.vms[caller].regs[0];
+  return what + " " + (st < Word(hvsl::kNovaStatusCount) ? std::string(hvsl::name(hvsl::NovaStatus(st)))
+                                                         : fmt::format("status {}", st));
+}
 
 // Runs the machine, checking the checked VMs' asserts and invariants
 // (those with `pre` bindings) and counting hypercalls by call and outcome.
@@ -667,10 +911,22 @@ RunOutcome run(hvsl::Interpreter& in, const hvsl::State& initial, const std::vec
     out.stepped |= hvsl::vm_bit(caller);
     Word id = in.state().vms[caller].regs[0];
     Word nz = in.state().vms[caller].regs[hvsl::kNz];
+    std::optional<VmId> partner;  // abi nova: the caller waiting for this EC's reply
+    if (m.abi == hvsl::AbiKind::Nova) {
+      const auto& ecs = in.state().nova.ecs;
+      if (auto p = ecs[caller].partner; p && ecs[*p].wait == hvsl::NovaEc::Wait::Reply) partner = p;
+    }
     auto info = in.step();
     ++out.result.steps;
     jumped[caller] = info.instr && (info.instr->op == Op::Br || (info.instr->op == Op::Bne && nz != hvsl::kNzEqual));
     if (!info.instr || info.instr->op != Op::Hvc) continue;
+    if (m.abi == hvsl::AbiKind::Nova) {
+      std::string what = nova_outcome(in.state(), caller, id, partner);
+      if (partner && id % 16 == Word(hvsl::NovaCall::IpcReply) && !m.vms[caller].known && m.vms[*partner].known)
+        out.replied_to_known = true;
+      ++c.calls[what];
+      continue;
+    }
     auto call = hvsl::decode_hypercall(p, id);
     std::string outcome = "ok";
     const auto& regs = in.state().vms[caller].regs;
@@ -689,10 +945,12 @@ RunOutcome run(hvsl::Interpreter& in, const hvsl::State& initial, const std::vec
 std::string report(const std::string& file, int k, const Options& o, const Attack& a, const hvsl::State& initial,
                    const hvsl::State& final_state, const hvsl::RunResult& r, const std::vector<Violation>& vs) {
   const Machine& m = a.machine;
+  std::string words;
+  for (const auto& w : o.words) words += " --word " + w;
   std::string out =
       o.as_is ? fmt::format("{}: VIOLATION with the file's own code (--as-is)\n", file)
-              : fmt::format("{}: VIOLATION in program {} (rerun: hvsl_attack --seed {} --length {} --max-steps {} "
-                            "--only {} {})\n", file, k, o.seed, o.length, o.max_steps, k, file);
+              : fmt::format("{}: VIOLATION in program {} (rerun: hvsl_attack --seed {} --length {} --max-steps {}{} "
+                            "--only {} {})\n", file, k, o.seed, o.length, o.max_steps, words, k, file);
   for (const auto& v : vs) out += "  claim violated: " + v.what + "\n";
   if (r.reason == hvsl::StopReason::Terminated && final_state.vms[final_state.current].mode == hvsl::Mode::Exec)
     out += "  (the run was stopped where the assert or invariant failed)\n";
@@ -727,6 +985,33 @@ int attack_file(const std::string& file, const Options& o, Counts& total) {
   if (!base) {
     for (const auto& d : diags.all()) std::cerr << hvsl::render(d, src.get());
     return 2;
+  }
+  // --word ADDR=VALUE: an initial word the file does not give (so that a
+  // precondition naming its value holds in the initial state).
+  for (const auto& w : o.words) {
+    std::size_t eq = w.find('=');
+    Word addr = 0, value = 0;
+    try {
+      std::size_t n1 = 0, n2 = 0;
+      if (eq == std::string::npos) throw std::invalid_argument(w);
+      addr = std::stoull(w.substr(0, eq), &n1, 0);
+      value = std::stoull(w.substr(eq + 1), &n2, 0);
+      if (n1 != eq || n2 != w.size() - eq - 1) throw std::invalid_argument(w);
+    } catch (const std::exception&) {
+      std::cerr << fmt::format("{}: error: --word {}: expected ADDR=VALUE (numbers)\n", file, w);
+      return 2;
+    }
+    bool in_code = false;
+    for (const auto& vm : base->vms)
+      if (vm.code && addr >= vm.code->base && addr < vm.code->base + vm.code->instrs.size()) in_code = true;
+    if (!base->page_at(addr) || in_code || value > base->profile->word_max) {
+      std::cerr << fmt::format("{}: error: --word {}: the address must be in a declared page and hold no "
+                               "instruction, the value at most {}\n", file, w, base->profile->word_max);
+      return 2;
+    }
+    std::erase_if(base->memory, [&](const hvsl::MemoryInit& mi) { return mi.addr == addr; });
+    base->memory.push_back({addr, value, {}});
+    std::cout << fmt::format("{}: initial word {} = {} (--word)\n", file, hvsl::describe_addr(*base, addr), value);
   }
   std::vector<std::string> checked, unknown, unchecked;
   for (const auto& vm : base->vms) {
@@ -776,6 +1061,7 @@ int attack_file(const std::string& file, const Options& o, Counts& total) {
     }
     ++c.programs;
     c.steps += r.steps;
+    if (run_out.replied_to_known) ++c.replied_to_known;
     std::string ended = run_out.ghost ? "known VM: assert or invariant failed" : how_it_ended(fin, r);
     ++c.ends[ended];
     if (o.print) {
@@ -794,6 +1080,8 @@ int attack_file(const std::string& file, const Options& o, Counts& total) {
                            c.programs, c.steps, ends, c.undecided, c.violations, c.violations == 1 ? "" : "s");
   for (auto [v, n] : c.ran)
     std::cout << fmt::format("  {} ran in {} programs, halted or faulted in {}\n", base->vms[v].name, n, c.ended[v]);
+  if (base->abi == hvsl::AbiKind::Nova)
+    std::cout << fmt::format("  an unknown EC replied to a known caller in {} programs\n", c.replied_to_known);
   std::string calls;
   for (const auto& [what, n] : c.calls) calls += fmt::format(" {}={}", what, n);
   std::cout << "  hypercalls:" << (calls.empty() ? " none" : calls) << "\n";
@@ -817,6 +1105,8 @@ int main(int argc, char** argv) {
   app.add_option("--only", o.only, "run only program K (to reproduce a report)")->check(CLI::NonNegativeNumber);
   app.add_flag("--as-is", o.as_is, "run the file's own code once (a pasted regression) and check the claims");
   app.add_flag("--print", o.print, "print every program and how its run ended");
+  app.add_option("--word", o.words, "ADDR=VALUE: set an initial word, as `word ADDR = VALUE` in the file (repeatable)")
+      ->allow_extra_args(false);  // one ADDR=VALUE per --word: the files come after
   app.add_option("files", o.files, ".hvsl files")->required();
   try {
     app.parse(argc, argv);
